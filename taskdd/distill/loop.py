@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Literal
@@ -154,7 +155,8 @@ def distill(
         return DistillResult(synthetic.detach(), history, config, versions())
 
     t0 = time.perf_counter() - elapsed0
-    bar = tqdm(total=steps, initial=start, disable=quiet, desc=f"distill {task.name}", leave=False)
+    bar = tqdm(total=steps, initial=start, disable=quiet, desc=f"distill {task.name}", leave=False,
+               mininterval=0.5 if sys.stderr.isatty() else 10.0)
     try:
         for step in range(start, steps):
             part = step % synthetic.n_parts if schedule == "cyclic" else None

@@ -1,0 +1,72 @@
+"""The ``taskdd`` command: ``info``, ``run CASE``. Errors become one line and exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from typing import Sequence
+
+from taskdd.errors import TaskddError
+
+__all__ = ["main", "build_parser"]
+
+
+def _cmd_info(args) -> int:
+    import torch
+
+    from taskdd.distill import method_names
+    from taskdd.registry import case_names, task_names
+    from taskdd.results import versions
+    for k, v in versions().items():
+        print(f"{k:14s} {v}")
+    print(f"{'devices':14s} cpu" + "".join(f", cuda:{i} ({torch.cuda.get_device_name(i)})"
+                                           for i in range(torch.cuda.device_count())))
+    print(f"{'tasks':14s} {', '.join(task_names())}")
+    print(f"{'methods':14s} {', '.join(method_names())}")
+    print(f"{'cases':14s} {', '.join(case_names())}")
+    return 0
+
+
+def _cmd_run(args) -> int:
+    from taskdd.cases import run_case
+    out = args.out or os.path.join("runs", args.case)
+    ctx = run_case(args.case, out=out, quick=args.quick, device=args.device, seed=args.seed,
+                   overrides=args.set or [], quiet=args.quiet)
+    print(f"wrote {ctx.out / 'results.csv'} and {ctx.out / 'run.json'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="taskdd", description="Task-specified dataset distillation.")
+    p.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("info", help="versions, devices, registered tasks and cases").set_defaults(fn=_cmd_info)
+
+    r = sub.add_parser("run", help="run a case study (see `taskdd info` for the list)")
+    r.add_argument("case", help="case study name, e.g. dbn-merge")
+    r.add_argument("--quick", action="store_true", help="small settings for a smoke run / CI")
+    r.add_argument("--out", help="output folder (default runs/CASE)")
+    r.add_argument("--device", default="auto", help="auto | cpu | cuda (default auto)")
+    r.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
+    r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config field (repeatable)")
+    r.add_argument("--quiet", action="store_true", help="no progress output")
+    r.set_defaults(fn=_cmd_run)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``taskdd`` console script."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.fn(args)
+    except TaskddError as e:
+        print(f"taskdd: error: {type(e).__name__}: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
