@@ -55,7 +55,7 @@ def _check_score(s: Any, task: Task) -> Tensor:
         raise TaskError(f"task {task.name!r} objective must return a scalar tensor, got "
                         f"{type(s).__name__}{tuple(s.shape) if isinstance(s, Tensor) else ''}")
     if not torch.isfinite(s):
-        raise NonFiniteError(f"task {task.name!r} objective is {float(s)} (non-finite)")
+        raise NonFiniteError(f"task {task.name!r} objective is {float(s.detach())} (non-finite)")
     return s.reshape(())
 
 
