@@ -46,9 +46,17 @@ def run(cfg: Config, ctx: RunContext) -> None:
             ctx.results.add("random", b, seed, task.evaluate(init, prob.test))
             for method, steps, opts in (("exact", cfg.steps, None),
                                         ("zeroth_order", cfg.zo_steps, {"directions": cfg.zo_directions})):
-                res = distill(task, prob.train, b, method=method, steps=steps, lr=cfg.lr, seed=seed,
-                              device=ctx.device, method_options=opts, quiet=ctx.quiet)
-                ctx.results.add(f"distilled_{method}", b, seed, task.evaluate(res.synthetic, prob.test.to(ctx.device)))
+                key = f"{method}_b{b}_seed{seed}"
+
+                def work():
+                    res = distill(task, prob.train, b, method=method, steps=steps, lr=cfg.lr, seed=seed,
+                                  device=ctx.device, method_options=opts, quiet=ctx.quiet, **ctx.checkpointing(key))
+                    return {"metrics": task.evaluate(res.synthetic, prob.test.to(ctx.device)),
+                            "wall_time_s": res.history[-1]["wall_time"]}
+
+                out = ctx.unit(key, work)
+                ctx.results.add(f"distilled_{method}", b, seed, out["metrics"])
+                ctx.timings.add(f"distilled_{method}", b, seed, {"wall_time_s": out["wall_time_s"]})
         ctx.echo(f"seed {seed} done")
     print(ctx.results.summary("test_mse").to_string())
     ctx.save_figure(metric_vs_budget(ctx.results.frame(), "test_mse", title="ridge: test MSE"), "test_mse")

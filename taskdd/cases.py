@@ -9,7 +9,9 @@ rest: overrides from ``--set key=value``, the output folder, results.csv and run
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
+import re
 import sys
 import time
 import types
@@ -21,7 +23,7 @@ from typing import Any, Callable, Mapping, Sequence
 import torch
 
 from taskdd.device import resolve_device
-from taskdd.errors import ConfigError
+from taskdd.errors import CheckpointError, ConfigError
 from taskdd.registry import get_case, register_case
 from taskdd.results import ResultsTable, ensure_out_dir, git_commit, versions, write_json
 
@@ -56,8 +58,40 @@ class RunContext:
     quick: bool
     quiet: bool
     results: ResultsTable
-    timings: dict[str, float] = field(default_factory=dict)
+    timings: ResultsTable | None = None
+    resume: bool = False
+    checkpoint_every: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.timings is None:
+            self.timings = ResultsTable(self.case)
+
+    def unit(self, key: str, fn: Callable[[], Any]) -> Any:
+        """Run ``fn()`` (returning JSON-able data) once per ``key`` and keep its output in
+        ``out/units/<key>.json``; with ``resume`` a finished unit is read back, not rerun.
+
+        Case studies wrap each (method, budget, seed) piece of work in a unit, so a killed run
+        resumed with ``--resume`` redoes only what was not finished.
+        """
+        path = self.out / "units" / f"{_safe(key)}.json"
+        if self.resume and path.exists():
+            try:
+                return json.loads(path.read_text())["value"]
+            except (json.JSONDecodeError, KeyError, UnicodeDecodeError):
+                raise CheckpointError(f"unit file {str(path)!r} is corrupt; delete it to recompute") from None
+        value = fn()
+        path.parent.mkdir(exist_ok=True)
+        write_json(path, {"key": key, "value": value})
+        return value
+
+    def checkpointing(self, key: str) -> dict[str, Any]:
+        """``distill`` keyword arguments that checkpoint unit ``key`` (per ``--checkpoint-every``)
+        and resume it (per ``--resume``)."""
+        if not self.checkpoint_every:
+            return {}
+        return {"checkpoint_dir": str(self.out / "checkpoints" / _safe(key)),
+                "checkpoint_every": self.checkpoint_every, "resume": self.resume}
 
     def echo(self, msg: str) -> None:
         """Print a progress line (suppressed by ``quiet``)."""
@@ -76,12 +110,17 @@ class RunContext:
         return path
 
     def save(self, config: Any, started: float) -> None:
-        """Write results.csv and run.json (atomic)."""
+        """Write results.csv (deterministic), timings.csv (wall times) and run.json, atomically."""
         self.results.save(self.out / "results.csv")
+        self.timings.save(self.out / "timings.csv")
         write_json(self.out / "run.json", {
             "case": self.case, "config": dataclasses.asdict(config), "quick": self.quick, "seed": self.seed,
             "device": str(self.device), "versions": versions(), "git_commit": git_commit(),
-            "wall_time_s": time.time() - started, "timings_s": self.timings, "argv": sys.argv, **self.extra})
+            "wall_time_s": time.time() - started, "argv": sys.argv, **self.extra})
+
+
+def _safe(key: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", key)
 
 
 def _field_types(cls: type) -> dict[str, Any]:
@@ -151,11 +190,18 @@ def apply_overrides(config: Any, overrides: Mapping[str, Any]) -> Any:
 
 
 def run_case(name: str, *, out: str | Path, quick: bool = False, device: str = "auto", seed: int = 0,
-             overrides: Sequence[str] | Mapping[str, Any] = (), quiet: bool = False) -> RunContext:
-    """Run case study ``name`` and write results.csv, run.json and figures into ``out``."""
+             overrides: Sequence[str] | Mapping[str, Any] = (), quiet: bool = False, resume: bool = False,
+             checkpoint_every: int = 0) -> RunContext:
+    """Run case study ``name`` and write results.csv, timings.csv, run.json and figures into ``out``.
+
+    resume: reuse the finished units and distillation checkpoints already in ``out``;
+    checkpoint_every: checkpoint each distillation every N steps (0 = never).
+    """
     case = get_case(name)
     if not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"seed must be an int >= 0, got {seed!r}")
+    if not isinstance(checkpoint_every, int) or checkpoint_every < 0:
+        raise ConfigError(f"checkpoint_every must be an int >= 0, got {checkpoint_every!r}")
     cfg = case.config_cls()
     if quick:
         cfg = apply_overrides(cfg, case.quick)
@@ -163,7 +209,19 @@ def run_case(name: str, *, out: str | Path, quick: bool = False, device: str = "
     cfg = apply_overrides(cfg, ov)
     dev = resolve_device(device)
     outp = ensure_out_dir(out)
-    ctx = RunContext(case=name, out=outp, device=dev, seed=seed, quick=quick, quiet=quiet, results=ResultsTable(name))
+    if resume and not (outp / "run.started.json").exists():
+        raise CheckpointError(f"nothing to resume in {str(outp)!r}: no run was started there")
+    if resume:
+        prev = json.loads((outp / "run.started.json").read_text())
+        now = {"case": name, "quick": quick, "seed": seed, "config": dataclasses.asdict(cfg)}
+        if json.loads(json.dumps(now)) != prev:
+            raise CheckpointError(f"the run in {str(outp)!r} was started with other settings; resume it with the same "
+                                  "case, --quick, --seed and --set values")
+    else:
+        write_json(outp / "run.started.json", {"case": name, "quick": quick, "seed": seed,
+                                                "config": dataclasses.asdict(cfg)})
+    ctx = RunContext(case=name, out=outp, device=dev, seed=seed, quick=quick, quiet=quiet,
+                     results=ResultsTable(name), resume=resume, checkpoint_every=checkpoint_every)
     started = time.time()
     ctx.echo(f"[taskdd] {name}: {'quick' if quick else 'full'} run on {dev}, writing to {outp}")
     case.run(cfg, ctx)

@@ -33,7 +33,8 @@ def _cmd_run(args) -> int:
     from taskdd.cases import run_case
     out = args.out or os.path.join("runs", args.case)
     ctx = run_case(args.case, out=out, quick=args.quick, device=args.device, seed=args.seed,
-                   overrides=args.set or [], quiet=args.quiet)
+                   overrides=args.set or [], quiet=args.quiet, resume=args.resume,
+                   checkpoint_every=args.checkpoint_every)
     print(f"wrote {ctx.out / 'results.csv'} and {ctx.out / 'run.json'}")
     return 0
 
@@ -53,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
     r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config field (repeatable)")
     r.add_argument("--quiet", action="store_true", help="no progress output")
+    r.add_argument("--checkpoint-every", type=int, default=0, metavar="N",
+                   help="checkpoint each distillation every N steps (default: never)")
+    r.add_argument("--resume", action="store_true",
+                   help="continue a killed run in --out: finished pieces are reused, distillations resume")
     r.set_defaults(fn=_cmd_run)
     return p
 

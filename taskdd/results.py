@@ -10,7 +10,7 @@ import tempfile
 from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Iterator, Mapping
 
 import pandas as pd
 import torch
@@ -91,14 +91,12 @@ class ResultsTable:
         self.case = case
         self.rows: list[dict] = []
 
-    def add(self, method: str, budget: int | float | None, seed: int, metrics: Mapping[str, float]) -> None:
-        """One row per metric."""
+    def add(self, method: str, budget: int | float | None, seed: int, metrics: Mapping[str, float],
+            *, case: str | None = None) -> None:
+        """One row per metric; ``case`` tags a sub-study (default: the table's case)."""
         for k, v in metrics.items():
-            self.rows.append({"case": self.case, "method": method, "budget": budget, "seed": seed,
+            self.rows.append({"case": case or self.case, "method": method, "budget": budget, "seed": seed,
                               "metric": k, "value": float(v)})
-
-    def extend(self, rows: Iterable[Mapping]) -> None:
-        self.rows.extend(dict(r) for r in rows)
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows, columns=RESULT_COLUMNS)

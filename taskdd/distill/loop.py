@@ -75,7 +75,7 @@ def distill(
     schedule: "all" updates every part each step; "cyclic" updates part ``step % n_parts`` only
     (the paper's algorithm), each part with its own optimiser state.
     test / eval_every: evaluate on held-out data every ``eval_every`` steps and at the end
-    (history rows get the metrics; never used for training).
+    (history rows get the metrics; never used for training; ``wall_time`` excludes it).
     checkpoint_dir / checkpoint_every / resume: save the loop state every N steps; with
     ``resume`` a run continues from the last checkpoint and ends identical (CPU) to one that
     was never stopped. Raises NonFiniteError (with ``.result`` = the last good state) if a
@@ -181,7 +181,12 @@ def distill(
                 task.project_(synthetic)
             wall = time.perf_counter() - t0
             row = {"step": step + 1, "part": -1 if part is None else part, "score": score, "wall_time": wall}
-            metrics = evaluate(step + 1) if eval_every and ((step + 1) % eval_every == 0 or step + 1 == steps) else {}
+            if eval_every and ((step + 1) % eval_every == 0 or step + 1 == steps):
+                te = time.perf_counter()
+                metrics = evaluate(step + 1)
+                t0 += time.perf_counter() - te  # wall_time counts distillation only
+            else:
+                metrics = {}
             row.update(metrics)
             history.append(row)
             bar.update(1)
