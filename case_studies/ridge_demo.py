@@ -58,7 +58,7 @@ def run(cfg: Config, ctx: RunContext) -> None:
                 ctx.results.add(f"distilled_{method}", b, seed, out["metrics"])
                 ctx.timings.add(f"distilled_{method}", b, seed, {"wall_time_s": out["wall_time_s"]})
         ctx.echo(f"seed {seed} done")
-    print(ctx.results.summary("test_mse").to_string())
+    ctx.report(ctx.results.summary("test_mse").to_string())
     ctx.save_figure(metric_vs_budget(ctx.results.frame(), "test_mse", title="ridge: test MSE"), "test_mse")
 
 

@@ -98,6 +98,11 @@ class RunContext:
         if not self.quiet:
             print(msg, file=sys.stderr, flush=True)
 
+    def report(self, text: str) -> None:
+        """Print a result table to stdout (suppressed by ``quiet``)."""
+        if not self.quiet:
+            print(text, flush=True)
+
     def save_figure(self, fig, name: str) -> Path:
         """Save a matplotlib figure as ``out/name.png`` (atomic) and close it."""
         import matplotlib.pyplot as plt

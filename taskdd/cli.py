@@ -39,6 +39,15 @@ def _cmd_run(args) -> int:
     return 0
 
 
+def _cmd_sweep(args) -> int:
+    from taskdd.sweep import sweep
+    frame = sweep(args.case, out=args.out, seeds=args.seeds, grid=args.set or [], engine=args.engine,
+                  quick=args.quick, device=args.device, base_seed=args.seed, workers=args.workers,
+                  address=args.address)
+    print(f"{len(frame)} rows from {frame.case.nunique()} settings x {args.seeds} seeds -> {args.out}/results.csv")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="taskdd", description="Task-specified dataset distillation.")
     p.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
@@ -59,6 +68,20 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--resume", action="store_true",
                    help="continue a killed run in --out: finished pieces are reused, distillations resume")
     r.set_defaults(fn=_cmd_run)
+
+    s = sub.add_parser("sweep", help="run a case over a grid of settings and seeds, in parallel")
+    s.add_argument("case")
+    s.add_argument("--seeds", type=int, default=3, help="seeds per grid point (default 3)")
+    s.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
+    s.add_argument("--set", action="append", metavar="KEY=V1,V2",
+                   help="a grid axis (repeatable); tuple fields separate alternatives with '|'")
+    s.add_argument("--engine", default="local", help="local (processes, default) | ray")
+    s.add_argument("--address", help="Ray cluster address (default: start a local runtime)")
+    s.add_argument("--workers", type=int, help="parallel runs (default: one per core)")
+    s.add_argument("--quick", action="store_true")
+    s.add_argument("--device", default="cpu", help="cpu (default) | cuda | auto")
+    s.add_argument("--out", required=True)
+    s.set_defaults(fn=_cmd_sweep)
     return p
 
 
