@@ -1,0 +1,13 @@
+"""Linear-Gaussian dynamic Bayesian networks: structure, closed-form fit, exact masked
+log-likelihood (batched Kalman filter), sampling, and a pgmpy bridge.
+
+The pgmpy bridge is imported lazily (``taskdd.tasks.dbn.pgmpy_bridge``) so that importing this
+package stays light; ``LinearGaussianDBN.to_pgmpy`` imports it on use.
+"""
+
+from taskdd.tasks.dbn.likelihood import StateSpace, kalman_log_likelihood, regression_log_likelihood, state_space
+from taskdd.tasks.dbn.model import LinearGaussianDBN, fit_dbn
+from taskdd.tasks.dbn.structure import DBNStructure
+
+__all__ = ["DBNStructure", "LinearGaussianDBN", "fit_dbn", "StateSpace", "state_space",
+           "kalman_log_likelihood", "regression_log_likelihood"]

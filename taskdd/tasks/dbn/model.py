@@ -1,0 +1,162 @@
+"""``LinearGaussianDBN``: parameters, closed-form fit, exact masked log-likelihood, sampling."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch
+from torch import Tensor
+
+from taskdd.errors import DataError
+from taskdd.tasks.dbn.fit import least_squares_parameters
+from taskdd.tasks.dbn.likelihood import kalman_log_likelihood, regression_log_likelihood, state_space
+from taskdd.tasks.dbn.structure import DBNStructure
+
+if TYPE_CHECKING:
+    from pgmpy.models import LinearGaussianBayesianNetwork
+
+__all__ = ["LinearGaussianDBN", "fit_dbn"]
+
+_NAMES = ("B0", "b0", "s0", "B", "A", "b", "s")
+
+
+class LinearGaussianDBN:
+    """A linear-Gaussian two-slice DBN.
+
+    First slice: ``x_0 = B0 x_0 + b0 + s0 * eps``; slices ``t >= 1``:
+    ``x_t = B x_t + A x_{t-1} + b + s * eps``, ``eps ~ N(0, I)``.
+    ``B0, B [d, d]`` follow ``structure.intra_mask``, ``A [d, d]`` follows ``structure.inter_mask``
+    (row = child, column = parent); ``b0, b [d]`` intercepts; ``s0, s [d]`` noise std devs > 0.
+    All seven tensors share one dtype and device; they may require grad.
+    ``check=False`` skips the value checks (mask pattern, positive std devs) that read tensor
+    values; shapes, dtypes and devices are always checked.
+    """
+
+    def __init__(self, structure: DBNStructure, *, B0: Tensor, b0: Tensor, s0: Tensor, B: Tensor,
+                 A: Tensor, b: Tensor, s: Tensor, check: bool = True):
+        if not isinstance(structure, DBNStructure):
+            raise DataError(f"structure must be a DBNStructure, got {type(structure).__name__}")
+        self.structure = structure
+        params = dict(B0=B0, b0=b0, s0=s0, B=B, A=A, b=b, s=s)
+        d = structure.d
+        for k, v in params.items():
+            want = (d, d) if k in ("B0", "B", "A") else (d,)
+            if not isinstance(v, Tensor) or not v.is_floating_point() or tuple(v.shape) != want:
+                raise DataError(f"{k} must be a float tensor of shape {want}, got "
+                                f"{(v.dtype, tuple(v.shape)) if isinstance(v, Tensor) else type(v).__name__}")
+        kinds = {(v.dtype, v.device) for v in params.values()}
+        if len(kinds) > 1:
+            raise DataError(f"parameters must share one dtype and device, got {sorted(map(str, kinds))}")
+        if check:
+            self._check_values(params)
+        self.B0, self.b0, self.s0, self.B, self.A, self.b, self.s = (params[k] for k in _NAMES)
+
+    def _check_values(self, p: dict[str, Tensor]) -> None:
+        s = self.structure
+        for k, m in (("B0", s.intra_mask), ("B", s.intra_mask), ("A", s.inter_mask)):
+            off = (p[k].detach() != 0) & ~m.to(p[k].device)
+            if off.any():
+                i, j = (int(x) for x in off.nonzero()[0])
+                raise DataError(f"{k} has {int(off.sum())} nonzero entries outside the structure's edges, "
+                                f"first at [{s.variables[i]!r}, {s.variables[j]!r}] = {float(p[k][i, j])}")
+        for k in ("s0", "s"):
+            bad = ~(p[k].detach() > 0) | ~torch.isfinite(p[k].detach())
+            if bad.any():
+                raise DataError(f"{k} (noise std devs) must be finite and > 0, got {p[k].detach().tolist()}")
+
+    # --- parameters ------------------------------------------------------------------------
+    @property
+    def d(self) -> int:
+        return self.structure.d
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.B.dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self.B.device
+
+    def parameters_dict(self) -> dict[str, Tensor]:
+        """``{"B0", "b0", "s0", "B", "A", "b", "s"}`` -> tensor (the model's own tensors)."""
+        return {k: getattr(self, k) for k in _NAMES}
+
+    def to(self, device: str | torch.device | None = None, dtype: torch.dtype | None = None) -> "LinearGaussianDBN":
+        """Copy onto ``device`` / ``dtype`` (differentiable, like ``Tensor.to``)."""
+        return LinearGaussianDBN(self.structure, check=False,
+                                 **{k: v.to(device=device, dtype=dtype) for k, v in self.parameters_dict().items()})
+
+    def detach(self) -> "LinearGaussianDBN":
+        """The same parameters, cut from the autograd graph."""
+        return LinearGaussianDBN(self.structure, check=False, **{k: v.detach() for k, v in self.parameters_dict().items()})
+
+    def __repr__(self) -> str:
+        s = self.structure
+        return (f"LinearGaussianDBN(d={s.d}, intra_edges={int(s.intra_mask.sum())}, "
+                f"inter_edges={int(s.inter_mask.sum())}, dtype={self.dtype}, device={self.device}, "
+                f"variables={list(s.variables)})")
+
+    # --- learning --------------------------------------------------------------------------
+    @classmethod
+    def fit_to(cls, structure: DBNStructure, values: Tensor, mask: Tensor | None = None,
+               ridge: float = 1e-6) -> "LinearGaussianDBN":
+        """Closed-form per-node least squares on ``values: [N, T, d]`` (T >= 2); see
+        :func:`taskdd.tasks.dbn.fit.least_squares_parameters` for the mask rule. Differentiable
+        w.r.t. ``values``; parameters in ``values``' dtype and device."""
+        return cls(structure, check=False, **least_squares_parameters(structure, values, mask, ridge))
+
+    def fit(self, values: Tensor, mask: Tensor | None = None, ridge: float = 1e-6) -> "LinearGaussianDBN":
+        """A new DBN with this one's structure fitted to ``values: [N, T, d]`` (see :meth:`fit_to`)."""
+        return self.fit_to(self.structure, values, mask, ridge)
+
+    # --- likelihood ------------------------------------------------------------------------
+    def log_likelihood(self, values: Tensor, mask: Tensor | None = None,
+                       obs_noise: float | Tensor = 0.0) -> Tensor:
+        """Marginal log-likelihood of each sequence.
+
+        values: [N, T, d] float; mask: [N, T, d] bool, True = observed (None = all observed).
+        obs_noise: std dev of Gaussian noise on observed entries, a float or ``[d]``.
+        Returns [N]. Masked entries are marginalised; their values are never read. Exact,
+        differentiable w.r.t. ``values`` and the parameters. Without mask and with
+        ``obs_noise=0`` (a number) it uses per-node regressions; otherwise a Kalman filter.
+        """
+        self.structure.check_data(values, mask)
+        if isinstance(obs_noise, Tensor):
+            if obs_noise.shape not in ((), (self.d,)):
+                raise DataError(f"obs_noise must be a float or a [{self.d}] tensor, got shape {tuple(obs_noise.shape)}")
+        elif not obs_noise >= 0:
+            raise DataError(f"obs_noise must be >= 0, got {obs_noise!r}")
+        if mask is None and not isinstance(obs_noise, Tensor) and obs_noise == 0:
+            return regression_log_likelihood(self.parameters_dict(), values.to(self.dtype))
+        r2 = torch.as_tensor(obs_noise, dtype=self.dtype, device=self.device).square().expand(self.d)
+        return kalman_log_likelihood(state_space(self.parameters_dict()), values.to(self.dtype), mask, r2)
+
+    # --- sampling and export ---------------------------------------------------------------
+    def sample(self, n: int, T: int, generator: torch.Generator | None = None) -> Tensor:
+        """``n`` sequences of length ``T``, ``[n, T, d]``, drawn on CPU with ``generator``
+        (a fresh nondeterministically seeded one when None), returned on the model's device."""
+        if n < 1 or T < 1:
+            raise DataError(f"sample needs n >= 1 and T >= 1, got n={n}, T={T}")
+        if generator is None:
+            generator = torch.Generator()
+            generator.seed()
+        p = {k: v.detach().cpu() for k, v in self.parameters_dict().items()}
+        eps = torch.randn(n, T, self.d, generator=generator, dtype=self.dtype)
+        eye = torch.eye(self.d, dtype=self.dtype)
+        L0T, LT = torch.linalg.inv(eye - p["B0"]).T, torch.linalg.inv(eye - p["B"]).T
+        xs = [(p["b0"] + p["s0"] * eps[:, 0]) @ L0T]
+        for t in range(1, T):
+            xs.append((xs[-1] @ p["A"].T + p["b"] + p["s"] * eps[:, t]) @ LT)
+        return torch.stack(xs, 1).to(self.device)
+
+    def to_pgmpy(self, T: int) -> "LinearGaussianBayesianNetwork":
+        """The network unrolled over ``T`` slices as pgmpy's ``LinearGaussianBayesianNetwork``
+        (nodes ``f"{var}_t{t}"``, t from 0)."""
+        from taskdd.tasks.dbn.pgmpy_bridge import to_pgmpy
+        return to_pgmpy(self, T)
+
+
+def fit_dbn(structure: DBNStructure, values: Tensor, mask: Tensor | None = None,
+            ridge: float = 1e-6) -> LinearGaussianDBN:
+    """Closed-form per-node least squares (same as :meth:`LinearGaussianDBN.fit_to`)."""
+    return LinearGaussianDBN.fit_to(structure, values, mask, ridge)
