@@ -1,0 +1,174 @@
+"""The DBN likelihood task (Kungurtsev et al. 2024, Fig. 1): merge K partial, noisy sources.
+
+Synthetic set: K parts (part j initialised from source j), ``ipc`` fully observed sequences each,
+learnable ``values [ipc, T, d]``. Learner: :meth:`LinearGaussianDBN.fit` (closed-form per-node
+least squares) on the whole synthetic set — or pgmpy's ``LinearGaussianBayesianNetwork`` as a
+black box (``learner="pgmpy"``, zeroth-order only). Score: mean per-sequence marginal
+log-likelihood of the real sources under the fitted DBN, with each source's observation noise;
+``score_on="others"`` (the paper) scores the sources other than the part being updated, ``"all"``
+every source. Evaluate: mean per-sequence log-likelihood of clean test sequences, plus parameter
+error against the ground truth when known.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+import torch
+from torch import Tensor
+
+from taskdd.data import Source, Sources
+from taskdd.errors import ConfigError, DataError
+from taskdd.registry import register_task
+from taskdd.synthetic import SyntheticSet
+from taskdd.task import Task
+from taskdd.tasks.dbn.model import LinearGaussianDBN
+from taskdd.tasks.dbn.pgmpy_bridge import fit_pgmpy_dbn
+from taskdd.tasks.dbn.structure import DBNStructure
+
+__all__ = ["DBNLikelihoodTask", "smallest_ipc", "mean_test_ll", "parameter_error"]
+
+
+def smallest_ipc(structure: DBNStructure, n_parts: int) -> int:
+    """Smallest sequences-per-part for which every node's regression has more rows than
+    unknowns (the first slice is the binding one: one row per sequence)."""
+    need = max(structure.n_unknowns(v, first_slice=True) for v in structure.variables)
+    return need // n_parts + 1
+
+
+def mean_test_ll(model: LinearGaussianDBN, test: Source) -> float:
+    """Mean per-sequence log-likelihood of ``test`` (its own mask; no observation noise)."""
+    with torch.no_grad():
+        return float(model.log_likelihood(test.values, test.mask).mean())
+
+
+def parameter_error(model: LinearGaussianDBN, truth: LinearGaussianDBN) -> dict[str, float]:
+    """RMS error of the edge weights (intra + inter, both slices) and of the noise std devs."""
+    p, q = model.parameters_dict(), truth.parameters_dict()
+    s = model.structure
+    w = torch.cat([(p["B0"] - q["B0"].to(p["B0"]))[s.intra_mask], (p["B"] - q["B"].to(p["B"]))[s.intra_mask],
+                   (p["A"] - q["A"].to(p["A"]))[s.inter_mask]])
+    n = torch.cat([p["s0"] - q["s0"].to(p["s0"]), p["s"] - q["s"].to(p["s"])])
+    return {"weight_rmse": float(w.pow(2).mean().sqrt()) if w.numel() else 0.0,
+            "noise_rmse": float(n.pow(2).mean().sqrt())}
+
+
+@register_task("dbn")
+@dataclass
+class DBNLikelihoodTask(Task):
+    """Distil K partial, noisy sequence sources for a linear-Gaussian DBN of known structure.
+
+    structure: the DBN's variables and parents. score_on: "others" | "all". obs_noise: the
+    sources' observation-noise std (None = each source's ``Source.noise``, which must be set).
+    ridge: learner's L2 penalty. fill_noise: std (in units of each variable's std) of the noise
+    added to hidden entries at initialisation. learner: "own" (differentiable) | "pgmpy"
+    (black box, zeroth-order only). truth: generating DBN, when known (adds parameter errors).
+    Budget = ipc, sequences per part; the set holds ``K * ipc`` sequences.
+    """
+
+    structure: DBNStructure
+    score_on: Literal["others", "all"] = "others"
+    obs_noise: float | None = None
+    ridge: float = 1e-6
+    fill_noise: float = 0.1
+    learner: Literal["own", "pgmpy"] = "own"
+    truth: LinearGaussianDBN | None = field(default=None, repr=False)
+
+    def __post_init__(self):
+        if not isinstance(self.structure, DBNStructure):
+            raise ConfigError(f"structure must be a DBNStructure, got {type(self.structure).__name__}")
+        if self.score_on not in ("others", "all"):
+            raise ConfigError(f"score_on must be 'others' or 'all', got {self.score_on!r}")
+        if self.learner not in ("own", "pgmpy"):
+            raise ConfigError(f"learner must be 'own' or 'pgmpy', got {self.learner!r}")
+        if self.obs_noise is not None and not (math.isfinite(self.obs_noise) and self.obs_noise >= 0):
+            raise ConfigError(f"obs_noise must be a finite number >= 0 or None, got {self.obs_noise!r}")
+        if not self.ridge >= 0 or not self.fill_noise >= 0:
+            raise ConfigError(f"ridge and fill_noise must be >= 0, got {self.ridge!r}, {self.fill_noise!r}")
+        self.differentiable = self.learner == "own"
+
+    def config(self) -> dict:
+        return {"variables": list(self.structure.variables), "intra": self.structure.intra,
+                "inter": self.structure.inter, "score_on": self.score_on, "obs_noise": self.obs_noise,
+                "ridge": self.ridge, "fill_noise": self.fill_noise, "learner": self.learner}
+
+    # --- checks ----------------------------------------------------------------------------
+    def validate(self, sources: Sources, budget: int) -> None:
+        if not isinstance(sources, Sources):
+            raise DataError(f"the dbn task takes taskdd.Sources, got {type(sources).__name__}")
+        if set(sources.variables) != set(self.structure.variables):
+            extra = sorted(set(sources.variables) - set(self.structure.variables))
+            lacking = sorted(set(self.structure.variables) - set(sources.variables))
+            raise DataError(f"source variables do not match the DBN structure: unknown {extra}, absent {lacking}")
+        hidden = sources.hidden_everywhere()
+        if hidden:
+            raise DataError(f"variables {hidden} are hidden in every source; nothing can be learned about them")
+        Ts = {s.name: s.shape[1] for s in sources}
+        if len(set(Ts.values())) > 1:
+            raise DataError(f"sources must share the sequence length T, got {Ts}")
+        if Ts[sources.names[0]] < 2:
+            raise DataError("sequences need T >= 2 time slices for a dynamic model")
+        for s in sources:
+            if len(s) < 2:
+                raise DataError(f"source {s.name!r} has {len(s)} sequence; each source needs at least 2")
+            if budget > len(s):
+                raise ConfigError(f"budget (ipc) {budget} is larger than source {s.name!r} ({len(s)} sequences)")
+            if self.obs_noise is None and s.noise is None:
+                raise ConfigError(f"source {s.name!r} has no known noise level; set Source.noise or obs_noise")
+        low = smallest_ipc(self.structure, len(sources))
+        if budget < low:
+            raise ConfigError(f"budget (ipc) {budget} is too small for the fit: with {len(sources)} parts the "
+                              f"first-slice regressions need ipc >= {low}")
+
+    def _ordered(self, sources: Sources) -> Sources:
+        if sources.variables == self.structure.variables:
+            return sources
+        return Sources([s.reorder(self.structure.variables) for s in sources])
+
+    # --- the four methods ------------------------------------------------------------------
+    def init_synthetic(self, sources: Sources, budget: int, generator: torch.Generator) -> SyntheticSet:
+        sources = self._ordered(sources)
+        parts = []
+        for j, s in enumerate(sources):
+            others = [o for i, o in enumerate(sources) if i != j] or [s]
+            num = sum((o.values * o.mask).sum((0, 1)) for o in others)
+            cnt = sum(o.mask.sum((0, 1)) for o in others).clamp(min=1)
+            mean = num / cnt
+            var = sum(((o.values - mean) ** 2 * o.mask).sum((0, 1)) for o in others) / cnt
+            idx = torch.randperm(len(s), generator=generator)[:budget].to(s.values.device)
+            vals, mask = s.values[idx], s.mask[idx]
+            noise = torch.randn(vals.shape, generator=generator, dtype=vals.dtype).to(vals.device)
+            fill = mean + self.fill_noise * var.sqrt() * noise
+            parts.append({"values": torch.where(mask, vals, fill)})
+        return SyntheticSet(parts, learnable=["values"], part_names=sources.names,
+                            meta={"variables": list(self.structure.variables)})
+
+    def fit(self, synthetic: SyntheticSet, *, generator=None) -> LinearGaussianDBN:
+        values = synthetic["values"]
+        if self.learner == "pgmpy":
+            return fit_pgmpy_dbn(self.structure, values.detach()).to(values.device, values.dtype)
+        return LinearGaussianDBN.fit_to(self.structure, values, ridge=self.ridge)
+
+    def _noise(self, s: Source) -> float:
+        return float(self.obs_noise if self.obs_noise is not None else s.noise)
+
+    def score(self, model: LinearGaussianDBN, sources: Sources, *, part: int | None = None,
+              generator=None) -> Tensor:
+        sources = self._ordered(sources)
+        use = [s for i, s in enumerate(sources)
+               if self.score_on == "all" or part is None or len(sources) == 1 or i != part]
+        total = sum(model.log_likelihood(s.values, s.mask, obs_noise=self._noise(s)).sum() for s in use)
+        return total / sum(len(s) for s in use)
+
+    def evaluate(self, synthetic: SyntheticSet, test: Source, *, generator=None) -> dict[str, float]:
+        with torch.no_grad():
+            model = self.fit(synthetic)
+        if isinstance(test, Sources):
+            test = test[0]
+        test = test.reorder(self.structure.variables) if test.variables != self.structure.variables else test
+        out = {"test_ll": mean_test_ll(model, test)}
+        if self.truth is not None:
+            out.update(parameter_error(model, self.truth))
+        return out
