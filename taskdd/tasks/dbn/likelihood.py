@@ -8,8 +8,7 @@ observed entries, ``v_t ~ N(0, diag(r^2))``.
 
 A missing entry gets a zero observation row, unit noise variance and ``y = 0``: it adds no
 information and exactly ``-log(2 pi) / 2`` to the log-likelihood, which is taken out again. So
-every sequence runs through the same batched Kalman filter whatever its mask (``[N, d, d]``
-Cholesky factors per step, O(T) time).
+every sequence runs through the same batched Kalman filter whatever its mask (O(T) time).
 """
 
 from __future__ import annotations
@@ -69,36 +68,67 @@ def kalman_log_likelihood(ss: StateSpace, values: Tensor, mask: Tensor | None, o
     values: [N, T, d]; mask: [N, T, d] bool, True = observed (None = all; masked values are
     never read); obs_var: [d] observation-noise variances of observed entries (may be 0 where
     the state covariance is positive definite). Differentiable w.r.t. everything.
+
+    Covariances and gains depend on the mask only: when every sequence has the same mask
+    (``mask=None``, or a source hiding fixed variables) they are computed once and shared,
+    otherwise once per sequence. The predicted means then follow the linear recursion
+    ``m_{t+1} = F (I - K_t H_t) m_t + F K_t H_t y_t + c``: one small product per step, and the
+    whitened innovations of all steps come out of one batched product.
     """
     N, T, d = values.shape
     if mask is None:
-        o = values.new_ones(1, T, d)
-        y = values
+        patterns, y = values.new_ones(1, T, d), values
     else:
-        o = mask.to(values.dtype)
+        shared = bool((mask == mask[:1]).all())
+        patterns = (mask[:1] if shared else mask).to(values.dtype)
         y = torch.where(mask, values, torch.zeros((), dtype=values.dtype, device=values.device))
-    noise = o * obs_var + (1 - o)
-    m, P = ss.m0.expand(N, d), ss.P0[None]
-    ll = values.new_zeros(N)
-    failed = torch.zeros((), dtype=torch.bool, device=values.device)
+    whiten, KH, logdet = _covariance_pass(ss, patterns, obs_var)
+    y, o = y.transpose(0, 1), patterns.transpose(0, 1)  # [T, N, d], [T, K, d]
+    FKH = ss.F @ KH
+    drift = _apply(FKH, y) + ss.c                         # F K_t H_t y_t + c, [T, N, d]
+    step = ss.F - FKH                                     # F (I - K_t H_t), [T, K, d, d]
+    means = [ss.m0.expand(N, d)]
+    for t in range(T - 1):
+        means.append(_apply(step[t], means[-1]) + drift[t])
+    z = _apply(whiten, (y - torch.stack(means)) * o)      # whitened innovations, [T, N, d]
+    return -(logdet + 0.5 * _LOG_2PI * patterns.sum((1, 2))).expand(N) - 0.5 * z.square().sum((0, 2))
+
+
+def _apply(M: Tensor, v: Tensor) -> Tensor:
+    """``M[..., k] @ v[..., n]`` with M ``[..., K, d, d]`` (K = 1: shared, or K = N) and v ``[..., N, d]``."""
+    return v @ M[..., 0, :, :].transpose(-1, -2) if M.shape[-3] == 1 else (M @ v[..., None])[..., 0]
+
+
+def _covariance_pass(ss: StateSpace, patterns: Tensor, obs_var: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Filter covariances for each observation pattern ``[K, T, d]`` (1 = observed, float).
+
+    Returns ``C_t^-1`` and ``K_t H_t`` (``[T, K, d, d]`` each; ``S_t = C_t C_t^T`` is the
+    innovation covariance, ``K_t`` the Kalman gain, ``H_t = diag(pattern)``) and
+    ``sum_t log det C_t`` ``[K]``. A missing entry has a zero observation row and unit noise.
+    """
+    K, T, d = patterns.shape
+    R = torch.diag_embed(patterns * obs_var + (1 - patterns))
+    P = ss.P0[None]
+    Cs, Ws, infos = [], [], []
     for t in range(T):
         if t:
-            m = m @ ss.F.T + ss.c
             P = _sym(ss.F @ P @ ss.F.T + ss.Q)
-        ot = o[:, t]
-        PH = P * ot[:, None, :]                                  # P H^T, [n, d, d]
-        S = ot[:, :, None] * PH + torch.diag_embed(noise[:, t])  # H P H^T + R
-        C, info = torch.linalg.cholesky_ex(S)
-        failed = failed | (info != 0).any()
-        z = torch.linalg.solve_triangular(C, ((y[:, t] - m) * ot)[..., None], upper=False)[..., 0]
+        o = patterns[:, t]
+        PH = P * o[:, None, :]                       # P H^T
+        C, info = torch.linalg.cholesky_ex(o[:, :, None] * PH + R[:, t])
         W = torch.linalg.solve_triangular(C, PH.transpose(-1, -2), upper=False)  # C^-1 H P
-        ll = ll - 0.5 * z.square().sum(-1) - C.diagonal(dim1=-2, dim2=-1).log().sum(-1)
-        m = m + (W.transpose(-1, -2) @ z[..., None])[..., 0]
-        P = _sym(P - W.transpose(-1, -2) @ W)
-    if failed:
+        P = P - W.transpose(-1, -2) @ W
+        Cs.append(C)
+        Ws.append(W)
+        infos.append(info)
+    if torch.stack(infos).any():
         raise NonFiniteError("the innovation covariance of the Kalman filter is not positive definite; "
                              "the DBN's noise std devs are too small for this dtype (try float64 or obs_noise > 0)")
-    return ll - 0.5 * _LOG_2PI * o.sum((1, 2))
+    C, W = torch.stack(Cs), torch.stack(Ws)
+    eye = torch.eye(d, dtype=C.dtype, device=C.device)
+    Ci = torch.linalg.solve_triangular(C, eye, upper=False)
+    KH = W.transpose(-1, -2) @ (Ci * patterns.transpose(0, 1)[:, :, None, :])  # P H^T S^-1 H
+    return Ci, KH, C.diagonal(dim1=-2, dim2=-1).log().sum((0, 2))
 
 
 def _sym(M: Tensor) -> Tensor:

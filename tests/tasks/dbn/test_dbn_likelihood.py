@@ -66,6 +66,19 @@ def test_masked_log_likelihood_equals_brute_force_marginalisation(dbn, obs_noise
     np.testing.assert_allclose(ours.numpy(), ref, rtol=1e-9, atol=1e-9)
 
 
+def test_mask_shared_by_all_sequences_equals_brute_force(dbn):
+    # one pattern for every sequence (a source hiding a variable, plus one missing slice entry):
+    # the filter computes its covariances once and shares them
+    x = dbn.sample(9, T, generator=gen(18))
+    mask = torch.ones_like(x, dtype=torch.bool)
+    mask[..., 1] = False
+    mask[:, 2, 0] = False
+    ours = dbn.log_likelihood(x, mask, obs_noise=0.25)
+    np.testing.assert_allclose(ours.numpy(), brute_force(dbn, x, mask, 0.25), rtol=1e-9)
+    np.testing.assert_allclose(dbn.log_likelihood(x, obs_noise=0.25).numpy(),
+                               brute_force(dbn, x, torch.ones_like(mask), 0.25), rtol=1e-9)
+
+
 def test_fully_observed_fast_path_equals_kalman_filter(dbn):
     x = dbn.sample(10, 6, generator=gen(3))
     fast = dbn.log_likelihood(x)
