@@ -6,6 +6,8 @@
 - ``direct_fit``: maximise the marginal likelihood of all partial, noisy sources directly over
   the DBN parameters — the information ceiling of any distilled set, since it distils nothing;
 - ``impute``: pool the sources, fill hidden entries with per-variable means, fit.
+
+``estimate_noise`` gives each source's observation-noise level when it is not known.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from taskdd.data import Source, Sources
 from taskdd.errors import ConfigError, DataError
 from taskdd.tasks.dbn import DBNStructure, LinearGaussianDBN, fit_dbn
 
-__all__ = ["sub", "full_clean", "direct_fit", "impute"]
+__all__ = ["sub", "full_clean", "direct_fit", "impute", "estimate_noise"]
 
 log = logging.getLogger(__name__)
 
@@ -62,37 +64,61 @@ def _unpack(structure: DBNStructure, theta: list[torch.Tensor]) -> LinearGaussia
     return LinearGaussianDBN(structure, B0=B0, b0=b0, s0=ls0.exp(), B=B, A=A, b=b, s=ls.exp())
 
 
+def _marginal_fit(structure: DBNStructure, sources: Sources, noise: list[float] | None,
+                  init: LinearGaussianDBN | None, max_iter: int, tol: float) -> tuple[LinearGaussianDBN, list[float]]:
+    """L-BFGS (float64) on the mean marginal log-likelihood of all sources; with ``noise`` None
+    each source's observation-noise std is learned too (log-parametrised)."""
+    src = [s.to(dtype=torch.float64) for s in sources]
+    n_total = sum(len(s) for s in src)
+    if init is None:
+        init = impute(structure, Sources(src))
+    theta = [t.detach().to(torch.float64).clone().requires_grad_(True) for t in _pack(init.to(dtype=torch.float64))]
+    log_noise = None
+    if noise is None:
+        log_noise = torch.full((len(src),), -1.0, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS(theta + ([log_noise] if log_noise is not None else []), lr=1, max_iter=max_iter,
+                            tolerance_grad=tol, tolerance_change=tol, history_size=50, line_search_fn="strong_wolfe")
+
+    def noises():
+        return list(log_noise.exp()) if log_noise is not None else noise
+
+    def closure():
+        opt.zero_grad()
+        m = _unpack(structure, theta)
+        nll = -sum(m.log_likelihood(s.values, s.mask, obs_noise=nz).sum() for s, nz in zip(src, noises())) / n_total
+        nll.backward()
+        return nll
+
+    final = opt.step(closure)
+    log.info("marginal fit: mean negative log-likelihood per sequence %.6f", float(final.detach()))
+    with torch.no_grad():
+        return (_unpack(structure, [t.detach() for t in theta]).to(dtype=sources.dtype),
+                [float(n) for n in noises()])
+
+
 def direct_fit(structure: DBNStructure, sources: Sources, *, obs_noise: float | None = None,
                init: LinearGaussianDBN | None = None, max_iter: int = 300, tol: float = 1e-10) -> LinearGaussianDBN:
     """Maximum marginal likelihood of all sources over the DBN parameters (L-BFGS, float64).
 
     obs_noise: every source's observation-noise std (None = each ``Source.noise``). init: the
-    starting DBN (default: the complete-case fit of the pooled sources with their masks).
-    Returns the DBN in the sources' dtype.
+    starting DBN (default: :func:`impute`; a complete-case fit fails when a node and its parents
+    are never observed together, which is the normal case here). Returns the DBN in the
+    sources' dtype.
     """
-    dtype = sources.dtype
-    src = [s.to(dtype=torch.float64) for s in sources]
     noise = []
-    for s in src:
+    for s in sources:
         nz = obs_noise if obs_noise is not None else s.noise
         if nz is None:
-            raise ConfigError(f"source {s.name!r} has no known noise level; give obs_noise")
+            raise ConfigError(f"source {s.name!r} has no known noise level; give obs_noise (or estimate_noise)")
         noise.append(float(nz))
-    n_total = sum(len(s) for s in src)
-    if init is None:
-        init = impute(structure, Sources(src))
-    theta = [t.detach().to(torch.float64).clone().requires_grad_(True) for t in _pack(init.to(dtype=torch.float64))]
-    opt = torch.optim.LBFGS(theta, lr=1, max_iter=max_iter, tolerance_grad=tol, tolerance_change=tol,
-                            history_size=50, line_search_fn="strong_wolfe")
+    return _marginal_fit(structure, sources, noise, init, max_iter, tol)[0]
 
-    def closure():
-        opt.zero_grad()
-        m = _unpack(structure, theta)
-        nll = -sum(m.log_likelihood(s.values, s.mask, obs_noise=nz).sum() for s, nz in zip(src, noise)) / n_total
-        nll.backward()
-        return nll
 
-    final = opt.step(closure)
-    log.info("direct_fit: mean negative log-likelihood per sequence %.6f", float(final.detach()))
-    with torch.no_grad():
-        return _unpack(structure, [t.detach() for t in theta]).to(dtype=dtype)
+def estimate_noise(structure: DBNStructure, sources: Sources, *, max_iter: int = 300,
+                   tol: float = 1e-10) -> dict[str, float]:
+    """Each source's observation-noise std, by maximum marginal likelihood jointly with the DBN
+    (observation noise is white, the DBN's state is autocorrelated: identifiable for T >= 3)."""
+    if min(s.shape[1] for s in sources) < 3:
+        raise ConfigError("estimating observation noise needs sequences of T >= 3; give the noise level instead")
+    _, noise = _marginal_fit(structure, sources, None, None, max_iter, tol)
+    return dict(zip(sources.names, noise))
