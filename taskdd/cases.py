@@ -80,7 +80,7 @@ class RunContext:
                 return json.loads(path.read_text())["value"]
             except (json.JSONDecodeError, KeyError, UnicodeDecodeError):
                 raise CheckpointError(f"unit file {str(path)!r} is corrupt; delete it to recompute") from None
-        value = fn()
+        value = json.loads(json.dumps(fn(), sort_keys=True))  # fresh and resumed runs see the same data
         path.parent.mkdir(exist_ok=True)
         write_json(path, {"key": key, "value": value})
         return value
