@@ -47,7 +47,7 @@ def random_dbn(d: int = 8, *, n_intra_edges: int | None = None, n_inter_edges: i
     _check_int("d", d, 1)
     _check_int("max_intra_parents", max_intra_parents, 0)
     n_intra_edges = d if n_intra_edges is None else n_intra_edges
-    n_inter_edges = 2 * d if n_inter_edges is None else n_inter_edges
+    n_inter_edges = min(2 * d, d * d) if n_inter_edges is None else n_inter_edges
     cap = sum(min(k, max_intra_parents) for k in range(d))
     if not isinstance(n_intra_edges, int) or not 0 <= n_intra_edges <= cap:
         raise ConfigError(f"n_intra_edges must be an int in [0, {cap}] for d={d} and "

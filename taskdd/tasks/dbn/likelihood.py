@@ -89,8 +89,8 @@ def kalman_log_likelihood(ss: StateSpace, values: Tensor, mask: Tensor | None, o
     drift = _apply(FKH, y) + ss.c                         # F K_t H_t y_t + c, [T, N, d]
     step = ss.F - FKH                                     # F (I - K_t H_t), [T, K, d, d]
     means = [ss.m0.expand(N, d)]
-    for t in range(T - 1):
-        means.append(_apply(step[t], means[-1]) + drift[t])
+    for step_t, drift_t in zip(step[:-1].unbind(0), drift[:-1].unbind(0)):  # unbind: O(T) backward
+        means.append(_apply(step_t, means[-1]) + drift_t)
     z = _apply(whiten, (y - torch.stack(means)) * o)      # whitened innovations, [T, N, d]
     return -(logdet + 0.5 * _LOG_2PI * patterns.sum((1, 2))).expand(N) - 0.5 * z.square().sum((0, 2))
 
@@ -111,12 +111,11 @@ def _covariance_pass(ss: StateSpace, patterns: Tensor, obs_var: Tensor) -> tuple
     R = torch.diag_embed(patterns * obs_var + (1 - patterns))
     P = ss.P0[None]
     Cs, Ws, infos = [], [], []
-    for t in range(T):
+    for t, (o, R_t) in enumerate(zip(patterns.unbind(1), R.unbind(1))):
         if t:
             P = _sym(ss.F @ P @ ss.F.T + ss.Q)
-        o = patterns[:, t]
         PH = P * o[:, None, :]                       # P H^T
-        C, info = torch.linalg.cholesky_ex(o[:, :, None] * PH + R[:, t])
+        C, info = torch.linalg.cholesky_ex(o[:, :, None] * PH + R_t)
         W = torch.linalg.solve_triangular(C, PH.transpose(-1, -2), upper=False)  # C^-1 H P
         P = P - W.transpose(-1, -2) @ W
         Cs.append(C)

@@ -114,8 +114,9 @@ class LinearGaussianDBN:
                        obs_noise: float | Tensor = 0.0) -> Tensor:
         """Marginal log-likelihood of each sequence.
 
-        values: [N, T, d] float; mask: [N, T, d] bool, True = observed (None = all observed).
-        obs_noise: std dev of Gaussian noise on observed entries, a float or ``[d]``.
+        values: [N, T, d] float (cast to the model's dtype); mask: [N, T, d] bool, True = observed
+        (None = all observed). obs_noise: std dev of Gaussian noise on observed entries, a float
+        or ``[d]``.
         Returns [N]. Masked entries are marginalised; their values are never read. Exact,
         differentiable w.r.t. ``values`` and the parameters. Without mask and with
         ``obs_noise=0`` (a number) it uses per-node regressions; otherwise a Kalman filter.
@@ -133,8 +134,8 @@ class LinearGaussianDBN:
 
     # --- sampling and export ---------------------------------------------------------------
     def sample(self, n: int, T: int, generator: torch.Generator | None = None) -> Tensor:
-        """``n`` sequences of length ``T``, ``[n, T, d]``, drawn on CPU with ``generator``
-        (a fresh nondeterministically seeded one when None), returned on the model's device."""
+        """``n`` sequences of length ``T``, ``[n, T, d]``, drawn on CPU with ``generator`` (a CPU generator;
+        a fresh nondeterministically seeded one when None), returned on the model's device."""
         if n < 1 or T < 1:
             raise DataError(f"sample needs n >= 1 and T >= 1, got n={n}, T={T}")
         if generator is None:

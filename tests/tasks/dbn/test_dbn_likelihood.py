@@ -3,10 +3,12 @@ import math
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import multivariate_normal
 
 from data_gen.dbn import random_dbn
-from taskdd.errors import DataError
+from taskdd.errors import DataError, NonFiniteError
 from taskdd.tasks.dbn import LinearGaussianDBN, fit_dbn
 
 D, T = 3, 4
@@ -64,6 +66,17 @@ def test_masked_log_likelihood_equals_brute_force_marginalisation(dbn, obs_noise
     ours = dbn.log_likelihood(x, mask, obs_noise=obs_noise)
     ref = brute_force(dbn, x, mask, obs_noise.numpy() if isinstance(obs_noise, torch.Tensor) else obs_noise)
     np.testing.assert_allclose(ours.numpy(), ref, rtol=1e-9, atol=1e-9)
+
+
+@settings(max_examples=15, deadline=None)
+@given(d=st.integers(1, 3), T=st.integers(1, 3), seed=st.integers(0, 10_000), p_obs=st.sampled_from([0.0, 0.5, 1.0]),
+       noise=st.sampled_from([0.0, 0.3]))
+def test_any_small_dbn_and_mask_matches_brute_force(d, T, seed, p_obs, noise):
+    m = random_dbn(d, n_intra_edges=min(d - 1, 2), seed=seed, dtype=torch.float64)
+    x = m.sample(3, T, generator=gen(seed))
+    mask = random_mask(x.shape, seed + 1, p_obs)
+    np.testing.assert_allclose(m.log_likelihood(x, mask, obs_noise=noise).numpy(), brute_force(m, x, mask, noise),
+                               rtol=1e-9, atol=1e-9)
 
 
 def test_mask_shared_by_all_sequences_equals_brute_force(dbn):
@@ -164,6 +177,14 @@ def test_float32_kalman_filter_matches_float64(dbn):
     ll64 = dbn.log_likelihood(x, mask)
     ll32 = dbn.to(dtype=torch.float32).log_likelihood(x.float(), mask)
     torch.testing.assert_close(ll32.double(), ll64, rtol=1e-4, atol=1e-3)
+
+
+def test_degenerate_covariance_raises_non_finite_error(dbn):
+    p = dbn.to(dtype=torch.float32).parameters_dict()
+    tiny = LinearGaussianDBN(dbn.structure, **{**p, "s": torch.full_like(p["s"], 1e-30)})
+    x = tiny.sample(2, 3, generator=gen(19))
+    with pytest.raises(NonFiniteError, match="not positive definite"):
+        tiny.log_likelihood(x, torch.ones_like(x, dtype=torch.bool))
 
 
 def test_bad_obs_noise_and_shapes_raise(dbn):
