@@ -119,6 +119,8 @@ def make_sources(dbn: LinearGaussianDBN, *, n_per_source: int, T: int, K: int, h
     ``N(0, noise^2)`` to what it shows and drops each shown entry with probability
     ``extra_missing``. Same seed, same data. Data in the DBN's dtype and device.
     """
+    if not isinstance(dbn, LinearGaussianDBN):
+        raise ConfigError(f"dbn must be a LinearGaussianDBN, got {type(dbn).__name__}")
     d = dbn.d
     for name, v, low in (("n_per_source", n_per_source, 1), ("T", T, 1), ("K", K, 1), ("n_test", n_test, 1),
                          ("hidden_per_source", hidden_per_source, 1)):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from taskdd.errors import DataError
+from taskdd.errors import ConfigError, DataError
 from taskdd.tasks.dbn.structure import DBNStructure
 
 __all__ = ["least_squares_parameters"]
@@ -34,18 +34,19 @@ def least_squares_parameters(structure: DBNStructure, values: Tensor, mask: Tens
     N, T, d = values.shape
     if T < 2:
         raise DataError(f"fitting a DBN needs T >= 2 time slices (the transition has no rows), got T={T}")
+    if not (isinstance(ridge, (int, float)) and ridge >= 0 and ridge != float("inf")):
+        raise ConfigError(f"ridge must be a finite number >= 0, got {ridge!r}")
     intra = structure.intra_mask.to(values.device)
     inter = structure.inter_mask.to(values.device)
     ones = torch.ones(d, 1, dtype=torch.bool, device=values.device)
-    x0, xt, xp = values[:, 0], values[:, 1:].reshape(-1, d), values[:, :-1].reshape(-1, d)
     w0 = w = None
     if mask is not None:
         values = torch.where(mask, values, torch.zeros((), dtype=values.dtype, device=values.device))
-        x0, xt, xp = values[:, 0], values[:, 1:].reshape(-1, d), values[:, :-1].reshape(-1, d)
         o = mask.to(values.dtype)
         o0, ot, op = o[:, 0], o[:, 1:].reshape(-1, d), o[:, :-1].reshape(-1, d)
         w0 = o0 * ((1 - o0) @ intra.to(o.dtype).T == 0)
         w = ot * ((1 - ot) @ intra.to(o.dtype).T + (1 - op) @ inter.to(o.dtype).T == 0)
+    x0, xt, xp = values[:, 0], values[:, 1:].reshape(-1, d), values[:, :-1].reshape(-1, d)
     one0, one = x0.new_ones(N, 1), xt.new_ones(xt.shape[0], 1)
     coef0, var0 = _regress(x0, torch.cat([x0, one0], 1), torch.cat([intra, ones], 1), w0, ridge, "first slice", structure)
     coef, var = _regress(xt, torch.cat([xt, xp, one], 1), torch.cat([intra, inter, ones], 1), w, ridge,

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from data_gen.dbn import random_dbn
-from taskdd.errors import DataError
+from taskdd.errors import ConfigError, DataError
 from taskdd.tasks.dbn import LinearGaussianDBN, fit_dbn, state_space
 
 
@@ -83,6 +83,11 @@ def test_fit_needs_two_slices_and_rows_for_every_node(truth):
     mask[:, 0, 3] = False
     with pytest.raises(DataError, match=r"first slice: nodes \['x3'\]"):
         truth.fit(x, mask)
+
+
+def test_negative_ridge_is_a_config_error(truth):
+    with pytest.raises(ConfigError, match="ridge must be"):
+        truth.fit(truth.sample(4, 3, generator=gen(6)), ridge=-1.0)
 
 
 def test_constructor_rejects_weights_off_the_structure_and_bad_std(truth):
