@@ -8,6 +8,8 @@ import torch
 
 os.environ.setdefault("MPLCONFIGDIR", tempfile.mkdtemp(prefix="mpl-"))
 os.environ.setdefault("DDE_BACKEND", "pytorch")
+# Tests run many small tensor ops; one thread is much faster for those, and CI has 2 cores.
+torch.set_num_threads(1)
 
 DEVICES = [
     "cpu",
