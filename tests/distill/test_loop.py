@@ -149,3 +149,22 @@ def test_same_seed_same_result_on_cpu(problem):
     a = distill("ridge", problem.train, 5, method="zeroth_order", steps=5, seed=4, device="cpu", quiet=True)
     b = distill("ridge", problem.train, 5, method="zeroth_order", steps=5, seed=4, device="cpu", quiet=True)
     assert torch.equal(a.synthetic["x"], b.synthetic["x"]) and not math.isnan(a.final_score)
+
+
+def test_a_non_finite_gradient_keeps_the_last_good_checkpoint(problem, tmp_path):
+    class BadGradient(RidgeRegressionTask):
+        calls = 0
+
+        def score(self, model, sources, *, part=None, generator=None):
+            BadGradient.calls += 1
+            if BadGradient.calls > 6:  # a finite score whose gradient is NaN
+                model.weight.register_hook(lambda g: g * float("nan"))
+            return super().score(model, sources)
+
+    with pytest.raises(NonFiniteError, match="non-finite gradient at step 6"):
+        distill(BadGradient(), problem.train, 5, steps=20, device="cpu", quiet=True, checkpoint_dir=tmp_path,
+                checkpoint_every=2)
+    from taskdd.distill.checkpoint import load_checkpoint
+    state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    assert state["step"] == 6 and all(torch.isfinite(v).all() for v in state["synthetic"].values())
+    assert load_checkpoint(tmp_path, state["fingerprint"]) is not None
