@@ -114,7 +114,8 @@ def distill(
         if not isinstance(synthetic, SyntheticSet):
             raise TaskError(f"task {task.name!r} init_synthetic returned {type(synthetic).__name__}, not a SyntheticSet")
     synthetic = synthetic.to(dev, dtype)
-    task.project_(synthetic)
+    with torch.no_grad():
+        task.project_(synthetic)
 
     config = {"task": task.name, "task_config": task.config(), "budget": budget, "method": method,
               "method_options": dict(method_options or {}), "steps": steps, "lr": lr, "seed": seed,
