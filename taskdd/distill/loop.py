@@ -191,7 +191,7 @@ def distill(
             row.update(metrics)
             history.append(row)
             bar.update(1)
-            bar.set_postfix(score=f"{score:.4g}")
+            bar.set_postfix(score=f"{score:.4g}", refresh=False)
             if checkpoint_every and (step + 1) % checkpoint_every == 0:
                 checkpoint(step + 1, wall)
             info = StepInfo(step + 1, part, score, wall, synthetic, metrics)
