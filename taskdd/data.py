@@ -229,10 +229,6 @@ class Sources(Sequence[Source]):
         return len(self.variables)
 
     @property
-    def n_sequences(self) -> int:
-        return sum(len(s) for s in self._sources)
-
-    @property
     def device(self) -> torch.device:
         return self._sources[0].values.device
 
