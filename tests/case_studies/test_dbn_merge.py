@@ -18,7 +18,8 @@ def test_quick_run_writes_results_figures_and_curves(quick):
     assert list(df.columns) == ["case", "method", "budget", "seed", "metric", "value"]
     assert set(df.method) == {"distilled_exact", "sub", "full_clean", "direct_fit", "impute"}
     assert sorted(df.seed.unique()) == [0, 1, 2] and sorted(df.budget.dropna().unique()) == [2, 20]
-    for f in ("run.json", "timings.csv", "curves.csv", "gaps.csv", "fig2_test_ll.png", "fig3_distilled_exact.png"):
+    for f in ("run.json", "timings.csv", "curves.csv", "gaps.csv", "fig2_test_ll.png", "fig2_test_ll_vs_direct_fit.png",
+              "fig3_distilled_exact.png"):
         assert (quick / f).exists(), f
 
 
