@@ -1,0 +1,285 @@
+"""The four classifier tasks: KIP (kernel ridge regression), gradient matching, distribution
+matching and unrolled training, behind the one ``Task`` contract.
+
+Data: ``Samples(x=[N, p] float, y=[N] long)`` (see :func:`as_samples`). Budget = images per
+class (ipc); the synthetic set holds ``C * ipc`` rows, grouped by class, with learnable inputs
+``x`` and fixed labels ``y`` (classify-krr may also learn soft ``targets [n, C]``). Every task
+starts from a random real subset per class and is judged by the same :class:`EvalProtocol`.
+
+The matching tasks override ``objective`` (what the distiller maximises is minus a matching
+distance under a network sampled with the step's generator); their ``fit`` / ``score`` are the
+honest learner (a fresh MLP) and its real-data log-likelihood.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from taskdd.data import Samples
+from taskdd.device import make_generator
+from taskdd.errors import ConfigError
+from taskdd.registry import register_task
+from taskdd.synthetic import SyntheticSet
+from taskdd.task import Task
+from taskdd.tasks.classify.baselines import classifier_set, random_subset
+from taskdd.tasks.classify.data import check_budget, check_samples, group_by_class, one_hot, sample_per_class
+from taskdd.tasks.classify.evaluate import EvalProtocol, evaluate_set, train_mlps
+from taskdd.tasks.classify.kernels import get_kernel
+from taskdd.tasks.classify.krr import KRRModel, fit_krr
+from taskdd.tasks.classify.matching import distribution_matching_loss, gradient_matching_loss
+from taskdd.tasks.classify.networks import MLPSpec, Params, accuracy, ensemble_forward
+from taskdd.tasks.classify.unrolled import unrolled_sgd
+
+__all__ = ["ClassifierTask", "KRRTask", "GradientMatchingTask", "DistributionMatchingTask", "UnrolledTask",
+           "NetworkModel", "n_classes_of"]
+
+
+def n_classes_of(synthetic: SyntheticSet) -> int:
+    """``C`` of a classifier set (its ``meta["n_classes"]``, else the largest label + 1)."""
+    return int(synthetic.meta.get("n_classes") or int(synthetic["y"].max()) + 1)
+
+
+def _positive_int(owner: str, name: str, val: Any, lo: int = 1) -> None:
+    if not isinstance(val, int) or isinstance(val, bool) or val < lo:
+        raise ConfigError(f"{owner} {name} must be an int >= {lo}, got {val!r}")
+
+
+def _positive_float(owner: str, name: str, val: Any) -> None:
+    if not (isinstance(val, (int, float)) and not isinstance(val, bool) and math.isfinite(val) and val > 0):
+        raise ConfigError(f"{owner} {name} must be a finite number > 0, got {val!r}")
+
+
+@dataclass(frozen=True)
+class NetworkModel:
+    """``E`` stacked networks (params ``[E, ...]``) of one architecture."""
+
+    module: nn.Module
+    params: Params
+
+    def logits(self, x: Tensor) -> Tensor:
+        """``[E, n, C]`` for ``x [n, p]``."""
+        return ensemble_forward(self.module, self.params, x)
+
+
+@dataclass
+class ClassifierTask(Task):
+    """Shared parts of the classifier tasks.
+
+    real_batch: real examples per step in ``score`` (drawn without replacement with the step's
+    generator). protocol: how ``evaluate`` judges a set (fresh MLPs, logistic regression, k-NN).
+    """
+
+    real_batch: int = 256
+    protocol: EvalProtocol = field(default_factory=EvalProtocol)
+
+    def __post_init__(self):
+        _positive_int(self.name, "real_batch", self.real_batch)
+        if not isinstance(self.protocol, EvalProtocol):
+            raise ConfigError(f"{self.name} protocol must be an EvalProtocol, got {type(self.protocol).__name__}")
+
+    def config(self) -> dict[str, Any]:
+        return {**super().config(), "protocol": self.protocol.as_dict()}
+
+    def validate(self, sources: Samples, budget: int) -> None:
+        check_budget(sources, budget, check_samples(sources, "train"))
+
+    def init_synthetic(self, sources: Samples, budget: int, generator: torch.Generator) -> SyntheticSet:
+        return random_subset(sources, budget, generator)
+
+    def real_batch_of(self, sources: Samples, generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
+        """``(x [B, p], y [B])``: ``real_batch`` training examples without replacement."""
+        gen = generator if generator is not None else make_generator(0)
+        n = len(sources)
+        idx = torch.randperm(n, generator=gen)[: min(self.real_batch, n)].to(sources.device)
+        return sources["x"][idx], sources["y"][idx]
+
+    def evaluate(self, synthetic: SyntheticSet, test: Samples, *,
+                 generator: torch.Generator | None = None) -> dict[str, float]:
+        """acc_mlp, acc_mlp_other, acc_logreg, acc_knn (and acc_own where the task has its own
+        learner) on ``test``. ``generator`` draws the networks' initialisations (None = seed 0)."""
+        gen = generator if generator is not None else make_generator(0)
+        C = n_classes_of(synthetic)
+        out = evaluate_set(synthetic["x"], synthetic["y"], C, test, gen, self.protocol)
+        with torch.no_grad():
+            out.update(self.own_metrics(synthetic, test, gen))
+        return out
+
+    def own_metrics(self, synthetic: SyntheticSet, test: Samples, generator: torch.Generator) -> dict[str, float]:
+        """Metrics of the task's own learner (none by default)."""
+        return {}
+
+
+@register_task("classify-krr")
+@dataclass
+class KRRTask(ClassifierTask):
+    """KIP (Nguyen et al. 2021): kernel ridge regression on the synthetic set, scored by minus
+    its mean squared error against one-hot labels on a batch of real data.
+
+    kernel: "ntk" (one-hidden-layer ReLU network, closed form) | "rbf". ridge: relative to the
+    mean kernel diagonal. learn_labels: also learn soft regression targets ``[n, C]`` (from
+    one-hot). rbf_gamma: RBF width, for kernel="rbf".
+    """
+
+    kernel: str = "ntk"
+    ridge: float = 1e-6
+    learn_labels: bool = True
+    rbf_gamma: float = 0.02
+
+    def __post_init__(self):
+        super().__post_init__()
+        self._kernel = get_kernel(self.kernel, gamma=self.rbf_gamma)
+        _positive_float(self.name, "ridge", self.ridge)
+
+    def init_synthetic(self, sources: Samples, budget: int, generator: torch.Generator) -> SyntheticSet:
+        s = random_subset(sources, budget, generator)
+        if not self.learn_labels:
+            return s
+        C = n_classes_of(s)
+        return classifier_set(s["x"], s["y"], C, learnable=("x", "targets"),
+                              targets=one_hot(s["y"], C, s["x"].dtype))
+
+    def fit(self, synthetic: SyntheticSet, *, generator=None) -> KRRModel:
+        x = synthetic["x"]
+        targets = (synthetic["targets"] if "targets" in synthetic.names
+                   else one_hot(synthetic["y"], n_classes_of(synthetic), x.dtype))
+        return fit_krr(x, targets, self._kernel, self.ridge)
+
+    def score(self, model: KRRModel, sources: Samples, *, part=None, generator=None) -> Tensor:
+        x, y = self.real_batch_of(sources, generator)
+        pred = model.predict(x)
+        return -((pred - one_hot(y, pred.shape[1], pred.dtype)) ** 2).mean()
+
+    def own_metrics(self, synthetic, test, generator):
+        model = self.fit(synthetic)
+        pred = model.predict(test["x"].to(model.support.device, model.support.dtype)).argmax(1)
+        return {"acc_own": float((pred == test["y"].to(pred.device)).double().mean())}
+
+
+@dataclass
+class _NetworkTask(ClassifierTask):
+    """A classifier task whose learner is an MLP of ``width`` x ``depth`` (hidden layers)."""
+
+    width: int = 512
+    depth: int = 1
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.spec = MLPSpec(self.width, self.depth)
+
+    def network(self, synthetic: SyntheticSet, generator: torch.Generator, n_models: int | None = None):
+        """``(module, fresh params)`` sized for ``synthetic``, on its device and dtype."""
+        x = synthetic["x"]
+        module = self.spec.module(x.shape[1], n_classes_of(synthetic))
+        return module, self.spec.init(module, generator, n_models=n_models, device=x.device, dtype=x.dtype)
+
+    def score(self, model: NetworkModel, sources: Samples, *, part=None, generator=None) -> Tensor:
+        """Mean log-likelihood of a real batch (minus the cross-entropy, averaged over networks)."""
+        x, y = self.real_batch_of(sources, generator)
+        logits = model.logits(x)
+        return -F.cross_entropy(logits.flatten(0, 1), y.repeat(logits.shape[0]))
+
+
+@dataclass
+class _MatchingTask(_NetworkTask):
+    """Shared parts of gradient and distribution matching.
+
+    real_per_class: real examples of each class per step (with replacement). ``fit`` trains one
+    fresh MLP with the protocol's optimiser (not differentiable; the distiller uses
+    ``objective``).
+    """
+
+    real_per_class: int = 64
+
+    def __post_init__(self):
+        super().__post_init__()
+        _positive_int(self.name, "real_per_class", self.real_per_class)
+
+    def fit(self, synthetic: SyntheticSet, *, generator=None) -> NetworkModel:
+        gen = generator if generator is not None else make_generator(0)
+        x, y = synthetic["x"].detach(), synthetic["y"]
+        protocol = EvalProtocol(**{**self.protocol.as_dict(), "n_models": 1})
+        return NetworkModel(*train_mlps(self.spec, x, y, n_classes_of(synthetic), protocol, gen))
+
+    def objective(self, synthetic: SyntheticSet, sources: Samples, *, part=None, generator=None) -> Tensor:
+        """Minus the matching distance under a network drawn with ``generator``."""
+        gen = generator if generator is not None else make_generator(0)
+        C = n_classes_of(synthetic)
+        module, params = self.network(synthetic, gen)
+        x_syn = group_by_class(synthetic["x"], synthetic["y"], C)
+        x_real = sources["x"][sample_per_class(sources["y"], C, self.real_per_class, gen)]
+        return -self.distance(module, params, x_real, x_syn)
+
+    @abstractmethod
+    def distance(self, module: nn.Module, params: Params, x_real: Tensor, x_syn: Tensor) -> Tensor:
+        """Matching distance between real ``[C, m, p]`` and synthetic ``[C, k, p]`` inputs."""
+
+
+@register_task("classify-gm")
+@dataclass
+class GradientMatchingTask(_MatchingTask):
+    """Gradient matching (Zhao et al. 2021, DC): each step draws a fresh MLP and makes the
+    per-class gradients of its loss on the synthetic set point the way they point on real data
+    (layer-wise cosine distance)."""
+
+    def distance(self, module, params, x_real, x_syn):
+        return gradient_matching_loss(module, params, x_real, x_syn)
+
+
+@register_task("classify-dm")
+@dataclass
+class DistributionMatchingTask(_MatchingTask):
+    """Distribution matching (Zhao & Bilen 2023): each step draws a fresh MLP and matches the
+    per-class mean of its hidden features (the network without its output layer) on synthetic
+    and real data."""
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.depth < 1:
+            raise ConfigError(f"classify-dm needs depth >= 1 (a hidden layer to embed with), got {self.depth!r}")
+
+    def distance(self, module, params, x_real, x_syn):
+        embed = module[:-1]
+        hidden = {k: v for k, v in params.items() if int(k.split(".")[0]) < len(embed)}
+        return distribution_matching_loss(embed, hidden, x_real, x_syn)
+
+
+@register_task("classify-unrolled")
+@dataclass
+class UnrolledTask(_NetworkTask):
+    """Unrolled training (Wang et al. 2018): ``fit`` runs ``inner_steps`` full-batch SGD steps
+    (step ``inner_lr``) of a fresh MLP on the synthetic set, differentiably; ``score`` is that
+    network's mean log-likelihood on a real batch. ``acc_own`` is the same short training,
+    averaged over the protocol's ``n_models`` initialisations."""
+
+    width: int = 128
+    inner_steps: int = 20
+    inner_lr: float = 1.0
+
+    def __post_init__(self):
+        super().__post_init__()
+        _positive_int(self.name, "inner_steps", self.inner_steps)
+        _positive_float(self.name, "inner_lr", self.inner_lr)
+
+    def _train(self, module: nn.Module, params: Params, synthetic: SyntheticSet) -> Params:
+        return unrolled_sgd(module, params, synthetic["x"], synthetic["y"], steps=self.inner_steps, lr=self.inner_lr)
+
+    def fit(self, synthetic: SyntheticSet, *, generator=None) -> NetworkModel:
+        gen = generator if generator is not None else make_generator(0)
+        module, params = self.network(synthetic, gen)
+        return NetworkModel(module, {k: v[None] for k, v in self._train(module, params, synthetic).items()})
+
+    def own_metrics(self, synthetic, test, generator):
+        accs = []
+        for _ in range(self.protocol.n_models):
+            module, params = self.network(synthetic, generator)
+            trained = {k: v[None] for k, v in self._train(module, params, synthetic).items()}
+            x = synthetic["x"]
+            accs.append(accuracy(module, trained, test["x"].to(x.device, x.dtype), test["y"].to(x.device)))
+        return {"acc_own": float(torch.cat(accs).mean())}
