@@ -47,7 +47,7 @@ def _labels(y, what: str) -> Tensor:
         raise DataError(f"{what} y must hold integer class labels 0..C-1, got numpy dtype {y.dtype}; "
                         "encode string labels first (e.g. pandas.factorize)")
     try:
-        y = torch.as_tensor(np.asarray(y) if not isinstance(y, Tensor) else y)
+        y = torch.as_tensor(np.array(y) if not isinstance(y, Tensor) else y)
     except (TypeError, ValueError, RuntimeError) as e:
         raise DataError(f"{what} y could not be read as class labels: {e}") from None
     if y.is_floating_point():

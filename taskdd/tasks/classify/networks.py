@@ -1,4 +1,4 @@
-"""Small ReLU MLPs as (module, parameter dict) pairs for ``torch.func.functional_call``.
+"""Small MLPs as (module, parameter dict) pairs for ``torch.func.functional_call``.
 
 The module lives on the ``meta`` device and holds no numbers; parameters are plain tensors drawn
 from a ``torch.Generator`` (PyTorch's default ``nn.Linear`` law, U(-1/sqrt(fan_in), 1/sqrt(fan_in))),
@@ -16,29 +16,35 @@ from torch.func import functional_call
 
 from taskdd.errors import ConfigError
 
-__all__ = ["MLPSpec", "Params", "ensemble_forward", "EnsembleTrainer", "train_ensemble", "accuracy"]
+__all__ = ["ACTIVATIONS", "MLPSpec", "Params", "ensemble_forward", "EnsembleTrainer", "train_ensemble", "accuracy"]
 
 Params = dict[str, Tensor]
 
 
+ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "gelu": nn.GELU}
+
+
 @dataclass(frozen=True)
 class MLPSpec:
-    """A ReLU MLP with ``depth`` hidden layers of ``width`` units."""
+    """An MLP with ``depth`` hidden layers of ``width`` units and ``activation`` ("relu" | "gelu")."""
 
     width: int = 512
     depth: int = 1
+    activation: str = "relu"
 
     def __post_init__(self):
         for name, val, lo in (("width", self.width, 1), ("depth", self.depth, 0)):
             if not isinstance(val, int) or isinstance(val, bool) or val < lo:
                 raise ConfigError(f"MLP {name} must be an int >= {lo}, got {val!r}")
+        if self.activation not in ACTIVATIONS:
+            raise ConfigError(f"MLP activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}")
 
     def module(self, d_in: int, n_out: int) -> nn.Sequential:
         """The architecture (on the meta device: shapes only)."""
         layers: list[nn.Module] = []
         d = d_in
         for _ in range(self.depth):
-            layers += [nn.Linear(d, self.width, device="meta"), nn.ReLU()]
+            layers += [nn.Linear(d, self.width, device="meta"), ACTIVATIONS[self.activation]()]
             d = self.width
         layers.append(nn.Linear(d, n_out, device="meta"))
         return nn.Sequential(*layers)
