@@ -34,7 +34,11 @@ def early_training_agreement(synthetic: SyntheticSet, train: Samples, test: Samp
     Agreement is averaged over every (synthetic, real) pair of networks.
 
     Returns one row per epoch: ``epoch``, ``agreement``, ``real_acc`` (the real networks' test
-    accuracy after that epoch) and ``synthetic_acc`` (constant: the synthetic networks').
+    accuracy after that epoch), ``synthetic_acc`` (constant: the synthetic networks'),
+    ``chance_agreement`` (what two networks with these accuracies would agree on if their errors
+    were independent and spread evenly over the wrong classes: ``a b + (1 - a)(1 - b) / (C - 1)``,
+    averaged over the pairs) and ``excess_agreement`` (agreement minus chance). Accurate networks
+    agree a lot whatever they learned, so the excess is the part that speaks to *how* they behave.
     """
     protocol = protocol or EvalProtocol()
     for name, val in (("epochs", epochs), ("batch_size", batch_size)):
@@ -60,8 +64,10 @@ def early_training_agreement(synthetic: SyntheticSet, train: Samples, test: Samp
             trainer.step(x[idx], y[idx])
         with torch.no_grad():
             pred_real = ensemble_forward(module, trainer.params, xt).argmax(-1)
-        agree = (pred_syn[:, None, :] == pred_real[None, :, :]).double().mean()
-        rows.append({"epoch": epoch, "agreement": float(agree),
-                     "real_acc": float((pred_real == yt).double().mean()),
-                     "synthetic_acc": float((pred_syn == yt).double().mean())})
+        agree = float((pred_syn[:, None, :] == pred_real[None, :, :]).double().mean())
+        a = (pred_syn == yt).double().mean(1)[:, None]
+        b = (pred_real == yt).double().mean(1)[None, :]
+        chance = float((a * b + (1 - a) * (1 - b) / (C - 1)).mean())
+        rows.append({"epoch": epoch, "agreement": agree, "real_acc": float(b.mean()), "synthetic_acc": float(a.mean()),
+                     "chance_agreement": chance, "excess_agreement": agree - chance})
     return pd.DataFrame(rows)

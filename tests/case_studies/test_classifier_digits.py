@@ -28,7 +28,7 @@ def test_quick_run_writes_sane_results_and_figures(quick):
     own = set(df[df.metric == "acc_own"].method)
     assert own == {"krr", "unrolled", "random", "kmeans", "full"}
     for f in ("run.json", "timings.csv", "objective.csv", "agreement.csv", "acc_mlp.png", "acc_own.png",
-              "distilled_digits.png", "agreement.png"):
+              "distilled_digits.png", "agreement.png", "excess_agreement.png"):
         assert (quick / f).exists(), f
     assert json.loads((quick / "run.json").read_text())["config"]["ipcs"] == [1, 10]
 

@@ -1,7 +1,8 @@
 """Held-out evaluation of a distilled set: fresh learners trained from scratch on it.
 
 ``acc_mlp`` is the standard setting (a fresh network of the distillation's family, mean over
-initialisations). Outside it (Yang et al., ICML 2024, ask how far distilled data transfers):
+initialisations). Every learner here trains on the hard labels ``y``; soft targets a task learns
+(classify-krr) serve only that task's own learner (``acc_own``). Outside it (Yang et al., ICML 2024, ask how far distilled data transfers):
 ``acc_mlp_other`` (another width and depth), ``acc_logreg`` and ``acc_knn`` (scikit-learn).
 """
 
