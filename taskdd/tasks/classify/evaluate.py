@@ -80,7 +80,7 @@ def train_mlps(spec: MLPSpec, x: Tensor, y: Tensor, n_classes: int, protocol: Ev
     return module, train_ensemble(module, params, x, y, steps=protocol.steps, lr=protocol.lr)
 
 
-def _check_test(x: Tensor, y: Tensor, test: Samples, n_classes: int) -> None:
+def _check_test(x: Tensor, test: Samples, n_classes: int) -> None:
     if not isinstance(test, Samples) or "x" not in test or "y" not in test:
         raise DataError(f"test data must be Samples(x=[N, p], y=[N]), got {test!r}")
     if test["x"].ndim != 2 or test["x"].shape[1] != x.shape[1]:
@@ -95,7 +95,7 @@ def _check_test(x: Tensor, y: Tensor, test: Samples, n_classes: int) -> None:
 def evaluate_set(x: Tensor, y: Tensor, n_classes: int, test: Samples, generator: torch.Generator,
                  protocol: EvalProtocol) -> dict[str, float]:
     """acc_mlp, acc_mlp_other, acc_logreg, acc_knn of learners trained on ``(x [n, p], y [n])``."""
-    _check_test(x, y, test, n_classes)
+    _check_test(x, test, n_classes)
     x, y = x.detach(), y.detach()
     xt, yt = test["x"].to(x.device, x.dtype), test["y"].to(x.device)
     out = {}

@@ -13,6 +13,7 @@ honest learner (a fresh MLP) and its real-data log-likelihood.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from abc import abstractmethod
 from dataclasses import dataclass, field
@@ -220,7 +221,7 @@ class _MatchingTask(_NetworkTask):
     def fit(self, synthetic: SyntheticSet, *, generator=None) -> NetworkModel:
         gen = generator if generator is not None else make_generator(0)
         x, y = synthetic["x"].detach(), synthetic["y"]
-        protocol = EvalProtocol(**{**self.protocol.as_dict(), "n_models": 1})
+        protocol = dataclasses.replace(self.protocol, n_models=1)
         return NetworkModel(*train_mlps(self.spec, x, y, n_classes_of(synthetic), protocol, gen))
 
     def objective(self, synthetic: SyntheticSet, sources: Samples, *, part=None, generator=None) -> Tensor:
