@@ -1,0 +1,151 @@
+"""Data for the PINN task: a PDE family with boundary parameter ``alpha``, its reference solution,
+noisy measurements with ``alpha`` from one tail of N(0, 1) and clean test curves from the other.
+
+Reference solutions: the closed form ``sin(pi x) + alpha (1 - x)`` for Poisson (``cubic = 0``);
+otherwise a second-order finite-difference Newton solve on ``n`` and ``2n`` intervals, combined by
+Richardson extrapolation (fourth order) and interpolated with a cubic spline.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from scipy.interpolate import CubicSpline
+from scipy.sparse.linalg import spsolve
+
+from taskdd.data import Samples
+from taskdd.device import make_generator
+from taskdd.errors import ConfigError, DataError
+from taskdd.tasks.pinn.problems import PDEProblem, check_alpha_range, get_problem
+
+__all__ = ["PINNProblem", "solve_fd", "reference_solution", "make_pinn_problem", "tail_ranges", "curves"]
+
+
+def solve_fd(problem: PDEProblem, alpha: np.ndarray, n: int, *, tol: float = 1e-12,
+             max_iter: int = 50) -> np.ndarray:
+    """Newton solve of the second-order finite-difference scheme on ``n`` intervals.
+
+    alpha: ``[B]``. Returns ``[B, n + 1]``: the solution at ``x = linspace(0, 1, n + 1)`` for each
+    alpha. All B systems are solved together (one block-tridiagonal sparse system per iteration).
+    Raises DataError if the Newton step has not fallen below ``tol`` after ``max_iter`` iterations.
+    """
+    alpha = np.asarray(alpha, dtype=np.float64).reshape(-1)
+    if n < 2:
+        raise ConfigError(f"n must be >= 2 intervals, got {n!r}")
+    x = np.linspace(0.0, 1.0, n + 1)
+    h2 = (1.0 / n) ** 2
+    f = math.pi**2 * np.sin(math.pi * x[1:-1])
+    u = np.sin(math.pi * x)[None, :] + alpha[:, None] * (1 - x)[None, :]  # the Poisson solution
+    B, m = alpha.size, n - 1
+    off = np.full((B, m), -1.0 / h2)
+    off[:, -1] = 0.0                                  # no coupling across alphas
+    upper, lower = off.reshape(-1)[:-1], off.reshape(-1)[:-1]
+    for _ in range(max_iter):
+        ui = u[:, 1:-1]
+        lap = (2 * ui - u[:, :-2] - u[:, 2:]) / h2
+        res = lap + problem.cubic * ui**3 - f
+        main = 2.0 / h2 + 3 * problem.cubic * ui**2
+        jac = sp.diags([lower, main.reshape(-1), upper], [-1, 0, 1], format="csc")
+        step = spsolve(jac, res.reshape(-1)).reshape(B, m)
+        u[:, 1:-1] = ui - step
+        if np.abs(step).max() < tol * max(1.0, np.abs(u).max()):
+            return u
+    raise DataError(f"finite-difference Newton solve of {problem.name!r} did not converge in {max_iter} "
+                    f"iterations (last step {np.abs(step).max():.3g}) for alpha in "
+                    f"[{alpha.min():.3g}, {alpha.max():.3g}]")
+
+
+def reference_solution(problem: PDEProblem, x: torch.Tensor, alpha: torch.Tensor, *, n: int = 256) -> torch.Tensor:
+    """``u(x, alpha)`` for ``x, alpha [N]`` (float64 computation, result in x's dtype and device).
+
+    Closed form when ``problem.cubic == 0``; otherwise Richardson-extrapolated finite differences
+    on ``n`` / ``2n`` intervals for each distinct alpha, cubic-spline interpolated in x.
+    """
+    if x.shape != alpha.shape or x.ndim != 1:
+        raise DataError(f"x and alpha must both have shape [N], got {tuple(x.shape)} and {tuple(alpha.shape)}")
+    xd, ad = x.detach().cpu().double().numpy(), alpha.detach().cpu().double().numpy()
+    if problem.cubic == 0:
+        u = np.sin(math.pi * xd) + ad * (1 - xd)
+    else:
+        uniq, inv = np.unique(ad, return_inverse=True)
+        coarse, fine = solve_fd(problem, uniq, n), solve_fd(problem, uniq, 2 * n)
+        grid = (4 * fine[:, ::2] - coarse) / 3
+        spline = CubicSpline(np.linspace(0.0, 1.0, n + 1), grid.T)
+        u = np.empty_like(xd)
+        for k in range(uniq.size):
+            rows = np.flatnonzero(inv == k)
+            u[rows] = spline(xd[rows])[:, k]
+    return torch.as_tensor(u).to(device=x.device, dtype=x.dtype)
+
+
+def tail_ranges(quantile: float, alpha_limit: float) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Alpha ranges of the lower and upper ``quantile`` tails of N(0, 1), cut at ``+-alpha_limit``."""
+    if not (isinstance(quantile, float | int) and 0 < quantile < 0.5):
+        raise ConfigError(f"quantile must be in (0, 0.5), got {quantile!r}")
+    z = float(torch.special.ndtri(torch.tensor(quantile, dtype=torch.float64)))
+    if not alpha_limit > -z:
+        raise ConfigError(f"alpha_limit must exceed the tail threshold {-z:.3f} of quantile {quantile}, "
+                          f"got {alpha_limit!r}")
+    return (-float(alpha_limit), z), (-z, float(alpha_limit))
+
+
+def _tail_normal(n: int, alpha_range: tuple[float, float], g: torch.Generator) -> torch.Tensor:
+    """``[n]`` draws of N(0, 1) restricted to ``alpha_range`` (inverse-CDF sampling, float64)."""
+    lo, hi = (torch.special.ndtr(torch.tensor(v, dtype=torch.float64)) for v in alpha_range)
+    return torch.special.ndtri(lo + (hi - lo) * torch.rand(n, generator=g, dtype=torch.float64))
+
+
+def curves(problem: PDEProblem, alphas: torch.Tensor, n_x: int) -> Samples:
+    """Clean solution curves: each alpha of ``alphas [A]`` on ``n_x`` uniform x in [0, 1].
+    Samples ``x, alpha, y`` of ``[A * n_x]`` (float64), alpha-major."""
+    xs = torch.linspace(0, 1, n_x, dtype=torch.float64)
+    x, a = xs.repeat(alphas.numel()), alphas.double().repeat_interleave(n_x)
+    return Samples(x=x, alpha=a, y=reference_solution(problem, x, a))
+
+
+@dataclass(frozen=True)
+class PINNProblem:
+    """One seeded instance.
+
+    train: noisy measurements ``x, alpha, y [N]``; test: clean curves ``x, alpha, y [M]`` and
+    ``ood [M]`` bool (True: alpha from the opposite tail; False: from the training tail).
+    train_range / test_range: the tails' alpha ranges; alpha_range: the declared range of use.
+    """
+
+    pde: PDEProblem
+    train: Samples
+    test: Samples
+    train_range: tuple[float, float]
+    test_range: tuple[float, float]
+    alpha_range: tuple[float, float]
+    noise: float
+
+
+def make_pinn_problem(pde: str = "poisson", *, n_train: int = 200, n_test_alphas: int = 20, n_test_x: int = 101,
+                      quantile: float = 0.16, alpha_limit: float = 3.0, noise: float = 0.1, seed: int = 0,
+                      dtype: torch.dtype = torch.float32) -> PINNProblem:
+    """Training measurements at ``x ~ U(0, 1)`` and alpha from the lower ``quantile`` tail of
+    N(0, 1) (cut at ``-alpha_limit``), ``y = u + noise * eps``; clean test curves at
+    ``n_test_alphas`` alphas from the upper tail (``ood``) and as many from the lower one."""
+    problem = get_problem(pde)
+    for name, v, lo in (("n_train", n_train, 1), ("n_test_alphas", n_test_alphas, 1), ("n_test_x", n_test_x, 2)):
+        if not isinstance(v, int) or isinstance(v, bool) or v < lo:
+            raise ConfigError(f"{name} must be an int >= {lo}, got {v!r}")
+    if not (isinstance(noise, float | int) and math.isfinite(noise) and noise >= 0):
+        raise ConfigError(f"noise must be a finite number >= 0, got {noise!r}")
+    train_range, test_range = tail_ranges(quantile, alpha_limit)
+    g = make_generator(seed)
+    alpha = _tail_normal(n_train, train_range, g)
+    x = torch.rand(n_train, generator=g, dtype=torch.float64)
+    y = reference_solution(problem, x, alpha) + noise * torch.randn(n_train, generator=g, dtype=torch.float64)
+    ood = curves(problem, _tail_normal(n_test_alphas, test_range, g), n_test_x)
+    ind = curves(problem, _tail_normal(n_test_alphas, train_range, g), n_test_x)
+    test = Samples(**{k: torch.cat([ood[k], ind[k]]).to(dtype) for k in ("x", "alpha", "y")},
+                   ood=torch.cat([torch.ones(len(ood), dtype=torch.bool), torch.zeros(len(ind), dtype=torch.bool)]))
+    return PINNProblem(problem, Samples(x=x.to(dtype), alpha=alpha.to(dtype), y=y.to(dtype)), test,
+                       train_range, test_range, check_alpha_range("alpha_range", (-alpha_limit, alpha_limit)),
+                       float(noise))

@@ -1,0 +1,103 @@
+"""A stack of ``E`` tanh MLPs ``(x, alpha) -> u`` held as one flat parameter tensor ``[E, P]``,
+with an explicit forward pass for ``u`` and ``u_xx`` (no nested autograd).
+
+Each network's ``P`` numbers are its layers' weights ``[out, in]`` and biases ``[out]`` in order;
+:meth:`MLPSpec.layers` views them as ``W_l [E, out, in]``, ``b_l [E, 1, out]``. Keeping one flat
+tensor makes an optimiser step a handful of tensor ops whatever the depth. For a hidden layer
+``a = tanh(z)`` the x-derivatives follow from
+
+    z' = a'_prev W^T,  z'' = a''_prev W^T,  a' = s z',  a'' = s z'' - 2 a s z'^2,  s = 1 - a^2,
+
+and ``(a, a', a'')`` go through each layer in one batched matmul.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from taskdd.errors import ConfigError, DataError
+
+__all__ = ["MLPSpec", "stack_inputs"]
+
+
+def stack_inputs(x: Tensor, alpha: Tensor) -> Tensor:
+    """``[n, 2]`` network inputs from ``x [n]`` and ``alpha [n]``."""
+    if x.ndim != 1 or alpha.shape != x.shape:
+        raise DataError(f"x and alpha must both have shape [n], got {tuple(x.shape)} and {tuple(alpha.shape)}")
+    return torch.stack([x, alpha], -1)
+
+
+@dataclass(frozen=True)
+class MLPSpec:
+    """``2 -> width x depth (tanh) -> 1``; Glorot-normal weights, zero biases (deepxde's FNN default)."""
+
+    width: int = 32
+    depth: int = 2
+
+    def __post_init__(self):
+        for name, v in (("width", self.width), ("depth", self.depth)):
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ConfigError(f"network {name} must be an int >= 1, got {v!r}")
+
+    @property
+    def sizes(self) -> list[int]:
+        return [2] + [self.width] * self.depth + [1]
+
+    @property
+    def n_params(self) -> int:
+        return sum((i + 1) * o for i, o in zip(self.sizes[:-1], self.sizes[1:]))
+
+    def init(self, n_models: int, generator: torch.Generator, *, device=None,
+             dtype: torch.dtype = torch.float32) -> Tensor:
+        """Fresh parameters ``[n_models, P]``, drawn on CPU (float64) with ``generator``, then moved."""
+        parts = []
+        for fan_in, fan_out in zip(self.sizes[:-1], self.sizes[1:]):
+            std = math.sqrt(2.0 / (fan_in + fan_out))
+            parts += [torch.randn(n_models, fan_out * fan_in, generator=generator, dtype=torch.float64) * std,
+                      torch.zeros(n_models, fan_out, dtype=torch.float64)]
+        return torch.cat(parts, 1).to(device=device, dtype=dtype)
+
+    def layers(self, flat: Tensor) -> list[tuple[Tensor, Tensor]]:
+        """Views ``[(W [E, out, in], b [E, 1, out]), ...]`` of ``flat [E, P]``."""
+        if flat.ndim != 2 or flat.shape[1] != self.n_params:
+            raise DataError(f"network parameters must have shape [E, {self.n_params}], got {tuple(flat.shape)}")
+        out, k = [], 0
+        for fan_in, fan_out in zip(self.sizes[:-1], self.sizes[1:]):
+            w = flat[:, k:k + fan_in * fan_out].view(-1, fan_out, fan_in)
+            k += fan_in * fan_out
+            out.append((w, flat[:, k:k + fan_out].unsqueeze(1)))
+            k += fan_out
+        return out
+
+    def forward(self, flat: Tensor, inputs: Tensor) -> Tensor:
+        """``u [E, n]`` at ``inputs [n, 2]`` (shared by the networks) or ``[E, n, 2]``."""
+        layers = self.layers(flat)
+        h = inputs
+        for k, (w, b) in enumerate(layers):
+            h = torch.matmul(h, w.transpose(1, 2)) + b
+            if k < len(layers) - 1:
+                h = torch.tanh(h)
+        return h[..., 0]
+
+    def forward_uxx(self, flat: Tensor, inputs: Tensor) -> tuple[Tensor, Tensor]:
+        """``(u, u_xx)``, each ``[E, n]``, at ``inputs [n, 2]`` or ``[E, n, 2]`` (x is column 0)."""
+        layers = self.layers(flat)
+        n = inputs.shape[-2]
+        w, b = layers[0]
+        z = torch.matmul(inputs, w.transpose(1, 2)) + b     # [E, n, width]
+        dz = w[:, :, 0].unsqueeze(1)                        # [E, 1, width]: dz/dx of the first layer
+        a = torch.tanh(z)
+        s = 1 - a * a
+        h = torch.cat([a, (s * dz).expand_as(a), -2 * a * s * dz * dz], 1)  # [E, 3n, width]
+        for k, (w, b) in enumerate(layers[1:], start=1):
+            zz = torch.matmul(h, w.transpose(1, 2))
+            z, dz, d2z = zz[:, :n] + b, zz[:, n:2 * n], zz[:, 2 * n:]
+            if k < len(layers) - 1:
+                a = torch.tanh(z)
+                s = 1 - a * a
+                h = torch.cat([a, s * dz, s * d2z - 2 * a * s * dz * dz], 1)
+        return z[..., 0], d2z[..., 0]
