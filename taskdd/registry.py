@@ -66,7 +66,10 @@ def _load_entry_points() -> None:
 
 def _resolve(name: str, table: dict, builtin: dict, what: str):
     if name not in table and name in builtin:
-        importlib.import_module(builtin[name])
+        try:
+            importlib.import_module(builtin[name])
+        except ImportError as e:
+            raise ConfigError(f"{what} {name!r} cannot be loaded: {e}") from None
     if name not in table and what == "task":
         _load_entry_points()
     if name not in table:
