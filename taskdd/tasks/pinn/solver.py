@@ -48,12 +48,6 @@ class AdamState:
     def detach(self) -> "AdamState":
         return AdamState(self.m.detach(), self.v.detach(), self.t.detach())
 
-    def where(self, keep: Tensor, other: "AdamState") -> "AdamState":
-        """Networks where ``keep [E]`` is True from ``self``, the others from ``other``."""
-        k = keep[:, None]
-        return AdamState(torch.where(k, self.m, other.m), torch.where(k, self.v, other.v),
-                         torch.where(keep, self.t, other.t))
-
 
 def adam_step(params: Tensor, grad: Tensor, state: AdamState, cfg: AdamConfig) -> tuple[Tensor, AdamState]:
     """One Adam step per network, bias-corrected with that network's own step count."""

@@ -1,0 +1,12 @@
+"""PINN task: distilled measurements for out-of-distribution boundary conditions.
+
+Modules: ``problems`` (PDE families, collocation), ``networks`` (batched MLPs with an explicit
+``u_xx`` pass), ``solver`` (functional batched Adam), ``losses``, ``pool`` (the network pool of
+the unrolled learner), ``task`` (:class:`PINNTask`, registered as "pinn"), ``baselines``
+(reference predictors and the deepxde learner). deepxde is imported lazily, only when needed.
+"""
+
+from taskdd.tasks.pinn.metrics import rel_l2, rel_l2_by_alpha, split_rel_l2
+from taskdd.tasks.pinn.task import LEARNERS, PINNModel, PINNTask
+
+__all__ = ["PINNTask", "PINNModel", "LEARNERS", "rel_l2", "split_rel_l2", "rel_l2_by_alpha"]
