@@ -62,16 +62,15 @@ class MLPSpec:
         return torch.cat(parts, 1).to(device=device, dtype=dtype)
 
     def layers(self, flat: Tensor) -> list[tuple[Tensor, Tensor]]:
-        """Views ``[(W [E, out, in], b [E, 1, out]), ...]`` of ``flat [E, P]``."""
+        """Views ``[(W [E, out, in], b [E, 1, out]), ...]`` of ``flat [E, P]``.
+
+        One ``split`` (its backward is one ``cat``, where per-layer slicing would zero-fill a
+        full-size gradient per slice)."""
         if flat.ndim != 2 or flat.shape[1] != self.n_params:
             raise DataError(f"network parameters must have shape [E, {self.n_params}], got {tuple(flat.shape)}")
-        out, k = [], 0
-        for fan_in, fan_out in zip(self.sizes[:-1], self.sizes[1:]):
-            w = flat[:, k:k + fan_in * fan_out].view(-1, fan_out, fan_in)
-            k += fan_in * fan_out
-            out.append((w, flat[:, k:k + fan_out].unsqueeze(1)))
-            k += fan_out
-        return out
+        pairs = list(zip(self.sizes[:-1], self.sizes[1:]))
+        parts = flat.split([n for i, o in pairs for n in (i * o, o)], dim=1)
+        return [(parts[2 * k].view(-1, o, i), parts[2 * k + 1].unsqueeze(1)) for k, (i, o) in enumerate(pairs)]
 
     def forward(self, flat: Tensor, inputs: Tensor) -> Tensor:
         """``u [E, n]`` at ``inputs [n, 2]`` (shared by the networks) or ``[E, n, 2]``."""
@@ -81,7 +80,7 @@ class MLPSpec:
             h = torch.matmul(h, w.transpose(1, 2)) + b
             if k < len(layers) - 1:
                 h = torch.tanh(h)
-        return h[..., 0]
+        return h.squeeze(-1)
 
     def forward_uxx(self, flat: Tensor, inputs: Tensor) -> tuple[Tensor, Tensor]:
         """``(u, u_xx)``, each ``[E, n]``, at ``inputs [n, 2]`` or ``[E, n, 2]`` (x is column 0)."""
@@ -95,9 +94,10 @@ class MLPSpec:
         h = torch.cat([a, (s * dz).expand_as(a), -2 * a * s * dz * dz], 1)  # [E, 3n, width]
         for k, (w, b) in enumerate(layers[1:], start=1):
             zz = torch.matmul(h, w.transpose(1, 2))
-            z, dz, d2z = zz[:, :n] + b, zz[:, n:2 * n], zz[:, 2 * n:]
+            z, dz, d2z = zz.split(n, dim=1)  # split, not slicing: its backward is one cat
+            z = z + b
             if k < len(layers) - 1:
                 a = torch.tanh(z)
                 s = 1 - a * a
                 h = torch.cat([a, s * dz, s * d2z - 2 * a * s * dz * dz], 1)
-        return z[..., 0], d2z[..., 0]
+        return z.squeeze(-1), d2z.squeeze(-1)

@@ -1,0 +1,245 @@
+"""PINN measurements distilled for out-of-distribution boundary conditions (paper Fig. 5).
+
+For each PDE family (Poisson, nonlinear) and seed (which draws the training alphas, x and noise,
+the test alphas, the distillation and the networks), the training measurements have alpha from
+the lower tail of N(0, 1) and noisy y; the test curves have alpha from the upper tail, clean.
+Every set is judged by the same protocol: ``eval_models`` fresh networks trained ``eval_steps``
+Adam steps with the task's learner, relative L2 error on the test tail (``test_rel_l2``) and on
+the training tail (``train_rel_l2``).
+
+Methods (results.csv): ``distilled`` (PINN learner), ``distilled_alpha_in_range`` (alphas held in
+the training tail), ``random_subset`` (the distillation's starting point) and ``distilled_mlp``
+(distilled for and judged with the data-only learner) at each budget; references without a
+budget: ``all_data`` (PINN on all noisy data, physics over the training tail),
+``all_data_fullphys`` (physics over the whole declared range), ``physics_only`` (no data,
+physics over the whole range), ``deepxde_all_data`` (deepxde ``Model.train`` on all data),
+``mlp_all_data`` (data-only learner on all data), ``zero`` and ``alpha_agnostic`` (a polynomial
+in x fitted to all data, blind to alpha). Figures per PDE: the solution at a test alpha, the error
+against alpha across both tails, where the distilled alphas went, the outer loss curves.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+import torch
+
+from data_gen.pinn import PINNProblem, curves, make_pinn_problem
+from taskdd import Samples, distill, make_generator
+from taskdd.cases import CaseStudy, RunContext
+from taskdd.errors import ConfigError
+from taskdd.plots import curves as curve_plot
+from taskdd.plots import metric_vs_budget
+from taskdd.tasks.pinn import PINNTask, rel_l2_by_alpha, split_rel_l2
+from taskdd.tasks.pinn.baselines import AlphaAgnosticFit, empty_set, zero_predictor
+from taskdd.tasks.pinn.deepxde_learner import train_deepxde
+from taskdd.tasks.pinn.metrics import Predictor
+from taskdd.tasks.pinn.plots import alpha_histogram, error_vs_alpha, solution_at_alpha
+from taskdd.tasks.pinn.problems import PROBLEMS
+
+DISTILLED = ("distilled", "distilled_alpha_in_range", "distilled_mlp")
+REFERENCES = ("all_data", "all_data_fullphys", "physics_only", "deepxde_all_data", "mlp_all_data", "zero",
+              "alpha_agnostic")
+
+
+@dataclass(frozen=True)
+class Config:
+    """pdes: PDE families; budgets: synthetic points; seeds: number of seeds (base from --seed).
+    steps / lr: outer Adam steps and step size of every distillation. n_train, quantile,
+    alpha_limit, noise, n_test_alphas, n_test_x: the data (``data_gen.pinn.make_pinn_problem``).
+    width, depth, inner_lr, unroll, pool_size: the task's learner and pool; eval_models /
+    eval_steps: the evaluation protocol (also the deepxde reference's). plot_alpha: the test alpha
+    of the solution figure; grid_alphas / grid_x: the error-against-alpha curves."""
+
+    pdes: tuple[str, ...] = ("poisson", "nonlinear")
+    budgets: tuple[int, ...] = (10, 20, 50)
+    seeds: int = 5
+    steps: int = 1000
+    lr: float = 0.05
+    n_train: int = 200
+    quantile: float = 0.16
+    alpha_limit: float = 3.0
+    noise: float = 0.1
+    n_test_alphas: int = 20
+    n_test_x: int = 101
+    width: int = 32
+    depth: int = 2
+    inner_lr: float = 5e-3
+    unroll: int = 25
+    pool_size: int = 4
+    eval_models: int = 5
+    eval_steps: int = 2000
+    plot_alpha: float = 2.0
+    grid_alphas: int = 25
+    grid_x: int = 51
+
+    def __post_init__(self):
+        unknown = sorted(set(self.pdes) - set(PROBLEMS))
+        if unknown:
+            raise ConfigError(f"unknown pdes {unknown}; known pdes: {', '.join(PROBLEMS)}")
+        if not self.budgets or min(self.budgets) < 1 or max(self.budgets) > self.n_train:
+            raise ConfigError(f"budgets must be in [1, n_train={self.n_train}], got {self.budgets!r}")
+
+
+@dataclass(frozen=True)
+class _Setting:
+    """One PDE and seed: the data, the tasks, and the curves every method is judged on."""
+
+    prob: PINNProblem
+    base: PINNTask
+    grid: Samples
+    grid_x: int
+    plot: Samples
+    seed: int
+
+    def task(self, **changes) -> PINNTask:
+        return self.base.with_options(**changes)
+
+    def judge(self, predict: Predictor) -> dict[str, Any]:
+        """Metrics, error against alpha and the solution at the plot alpha of one predictor."""
+        return {"metrics": split_rel_l2(predict, self.prob.test),
+                "err_alpha": rel_l2_by_alpha(predict, self.grid, self.grid_x).tolist(),
+                "solution": predict(self.plot["x"], self.plot["alpha"]).mean(0).tolist()}
+
+    def train_and_judge(self, task: PINNTask, x, alpha, y) -> dict[str, Any]:
+        """Fresh networks (the evaluation generator, shared by all methods) on ``x, alpha, y``."""
+        model = task.train_networks(x, alpha, y, task.eval_models, make_generator(10_000 + self.seed))
+        return self.judge(model.predict)
+
+
+def _setting(cfg: Config, pde: str, seed: int, device: torch.device) -> _Setting:
+    prob = make_pinn_problem(pde, n_train=cfg.n_train, n_test_alphas=cfg.n_test_alphas, n_test_x=cfg.n_test_x,
+                             quantile=cfg.quantile, alpha_limit=cfg.alpha_limit, noise=cfg.noise, seed=seed)
+    prob = PINNProblem(prob.pde, prob.train.to(device), prob.test.to(device), prob.train_range, prob.test_range,
+                       prob.alpha_range, prob.noise)
+    base = PINNTask(pde=pde, physics_range=prob.train_range, score_range=prob.alpha_range, width=cfg.width,
+                    depth=cfg.depth, inner_lr=cfg.inner_lr, unroll=cfg.unroll, pool_size=cfg.pool_size,
+                    eval_models=cfg.eval_models, eval_steps=cfg.eval_steps)
+    alphas = torch.linspace(-cfg.alpha_limit, cfg.alpha_limit, cfg.grid_alphas, dtype=torch.float64)
+    grid = curves(prob.pde, alphas, cfg.grid_x).to(device, torch.float32)
+    plot = curves(prob.pde, torch.tensor([cfg.plot_alpha], dtype=torch.float64), cfg.grid_x).to(device, torch.float32)
+    return _Setting(prob, base, grid, cfg.grid_x, plot, seed)
+
+
+def _references(s: _Setting) -> dict[str, Callable[[], dict]]:
+    train = s.prob.train
+    x, a, y = train["x"], train["alpha"], train["y"]
+    full = s.task(physics_range=s.prob.alpha_range)
+    none = empty_set(x)
+    return {
+        "all_data": lambda: s.train_and_judge(s.base, x, a, y),
+        "all_data_fullphys": lambda: s.train_and_judge(full, x, a, y),
+        "physics_only": lambda: s.train_and_judge(full, none["x"], none["alpha"], none["y"]),
+        "deepxde_all_data": lambda: s.judge(train_deepxde(s.base, x, a, y, s.base.eval_models,
+                                                          make_generator(10_000 + s.seed)).predict),
+        "mlp_all_data": lambda: s.train_and_judge(s.task(learner="mlp"), x, a, y),
+        "zero": lambda: s.judge(zero_predictor),
+        "alpha_agnostic": lambda: s.judge(AlphaAgnosticFit.fit(train)),
+    }
+
+
+def _distilled(cfg: Config, ctx: RunContext, s: _Setting, method: str, budget: int, key: str) -> dict[str, Any]:
+    task = {"distilled": s.base, "distilled_alpha_in_range": s.task(alpha_in_range=True),
+            "distilled_mlp": s.task(learner="mlp")}[method]
+    res = distill(task, s.prob.train, budget, steps=cfg.steps, lr=cfg.lr, seed=s.seed, device=ctx.device,
+                  quiet=ctx.quiet, **ctx.checkpointing(key))
+    syn = res.synthetic
+    out = s.train_and_judge(task, syn["x"], syn["alpha"], syn["y"])
+    return {**out, "set": {k: syn[k].detach().cpu().tolist() for k in ("x", "alpha", "y")},
+            "scores": [h["score"] for h in res.history],
+            "wall_time_s": res.history[-1]["wall_time"] if res.history else 0.0}
+
+
+def _table(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
+    d = frame[frame.metric == metric].copy()
+    d["budget"] = d.budget.map(lambda b: "-" if pd.isna(b) else str(int(b)))
+    g = d.groupby(["method", "budget"])["value"]
+    return (g.mean().map("{:.4f}".format) + " ± " + g.std(ddof=0).fillna(0).map("{:.4f}".format)).unstack("budget")
+
+
+def _figures(cfg: Config, ctx: RunContext, pde: str, units: dict, s0: _Setting) -> None:
+    """The four figures of one PDE over the seeds in ``units`` (seed -> (method, budget) -> unit)."""
+    prob = s0.prob
+    big = max(cfg.budgets)
+    first = min(units)
+    sol = {m: np.array(units[first][(m, None)]["solution"]) for m in ("all_data", "all_data_fullphys")}
+    sol["distilled"] = np.array(units[first][("distilled", big)]["solution"])
+    ctx.save_figure(solution_at_alpha(s0.plot["x"].cpu().numpy(), s0.plot["y"].cpu().numpy(), sol, cfg.plot_alpha,
+                                      title=f"{pde}: solution at test alpha (seed {first}, budget {big})"),
+                    f"{pde}_solution")
+    alphas = np.linspace(-cfg.alpha_limit, cfg.alpha_limit, cfg.grid_alphas)
+    errs = {m: np.array([units[sd][(m, b)]["err_alpha"] for sd in units])
+            for m, b in (("all_data", None), ("all_data_fullphys", None), ("physics_only", None),
+                         ("random_subset", big), ("distilled", big), ("distilled_alpha_in_range", big))}
+    ctx.save_figure(error_vs_alpha(alphas, errs, prob.train_range, prob.test_range,
+                                   title=f"{pde}: error against alpha (budget {big} for sets)"),
+                    f"{pde}_error_vs_alpha")
+    where = {m: np.concatenate([units[sd][(m, big)]["set"]["alpha"] for sd in units])
+             for m in ("distilled", "distilled_mlp", "distilled_alpha_in_range")}
+    ctx.save_figure(alpha_histogram(prob.train["alpha"].cpu().numpy(), where, prob.train_range, prob.test_range,
+                                    title=f"{pde}: distilled alphas (budget {big}, all seeds)"), f"{pde}_alphas")
+    rows = [{"step": i + 1, "outer_loss": -v, "budget": b, "seed": sd}
+            for sd in units for (m, b), u in units[sd].items() if m == "distilled" for i, v in enumerate(u["scores"])]
+    loss = pd.DataFrame(rows)
+    loss["outer_loss"] = loss.groupby(["budget", "seed"])["outer_loss"].transform(
+        lambda v: v.rolling(max(1, len(v) // 20), min_periods=1).mean())
+    ctx.save_figure(curve_plot(loss, "step", "outer_loss", "budget", logy=True,
+                               title=f"{pde}: outer loss of the pool (rolling mean, mean over seeds)"),
+                    f"{pde}_outer_loss")
+    ctx.save_figure(metric_vs_budget(ctx.results.frame().query(f"case == '{ctx.case}:pde={pde}'"), "test_rel_l2",
+                                     title=f"{pde}: OOD relative L2 error"), f"{pde}_test_rel_l2")
+
+
+def _seed_units(cfg: Config, ctx: RunContext, pde: str, seed: int) -> tuple[_Setting, dict]:
+    """Every method's unit for one PDE and seed, keyed by ``(method, budget)``."""
+    s = _setting(cfg, pde, seed, ctx.device)
+    got: dict = {}
+    for method, fn in _references(s).items():
+        got[(method, None)] = ctx.unit(f"{pde}_seed{seed}_{method}", fn)
+    for b in cfg.budgets:
+        init = s.base.init_synthetic(s.prob.train, b, make_generator(seed))
+        got[("random_subset", b)] = ctx.unit(
+            f"{pde}_seed{seed}_b{b}_random_subset",
+            lambda: s.train_and_judge(s.base, init["x"], init["alpha"], init["y"]))
+        for method in DISTILLED:
+            key = f"{pde}_seed{seed}_b{b}_{method}"
+            got[(method, b)] = ctx.unit(key, lambda: _distilled(cfg, ctx, s, method, b, key))
+    return s, got
+
+
+def run(cfg: Config, ctx: RunContext) -> None:
+    """Seeds in the outer loop: after each seed results.csv, the figures and the tables are
+    rewritten, so a run stopped early leaves complete results for the seeds it finished."""
+    units: dict[str, dict[int, dict]] = {pde: {} for pde in cfg.pdes}
+    for seed in range(ctx.seed, ctx.seed + cfg.seeds):
+        for pde in cfg.pdes:
+            case = f"{ctx.case}:pde={pde}"
+            s, got = _seed_units(cfg, ctx, pde, seed)
+            for (method, b), u in got.items():
+                ctx.results.add(method, b, seed, u["metrics"], case=case)
+                if "wall_time_s" in u:
+                    ctx.timings.add(method, b, seed, {"wall_time_s": u["wall_time_s"]}, case=case)
+            units[pde][seed] = got
+            _figures(cfg, ctx, pde, units[pde], s)
+            ctx.echo(f"{pde} seed {seed} done")
+        ctx.results.save(ctx.out / "results.csv")
+    for pde in cfg.pdes:
+        frame = ctx.results.frame()
+        frame = frame[frame.case == f"{ctx.case}:pde={pde}"]
+        for metric in ("test_rel_l2", "train_rel_l2"):
+            ctx.report(f"\n{pde}: {metric} (mean ± std over {cfg.seeds} seeds)\n{_table(frame, metric).to_string()}")
+
+
+CASE = CaseStudy("pinn-ood", Config, run,
+                 quick={"seeds": 1, "budgets": (10,), "steps": 30, "n_train": 60, "n_test_alphas": 4, "n_test_x": 21,
+                        "eval_models": 2, "eval_steps": 300, "grid_alphas": 9, "grid_x": 21, "unroll": 10,
+                        "pool_size": 2},
+                 description="PINN measurements distilled for out-of-distribution boundary conditions (Fig. 5)")
+
+if __name__ == "__main__":
+    from taskdd.cli import main
+    sys.exit(main(["run", "pinn-ood", *sys.argv[1:]]))
