@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 import torch
-from torch import nn
 from torch.func import functional_call, grad, stack_module_state, vmap
 
 from data_gen.pinn import make_pinn_problem
@@ -30,23 +29,10 @@ from taskdd import make_generator
 from taskdd.device import resolve_device
 from taskdd.tasks.pinn import PINNTask
 from taskdd.tasks.pinn.deepxde_learner import deepxde_model
+from taskdd.tasks.pinn.modules import to_module
 from taskdd.tasks.pinn.solver import AdamConfig, AdamState, adam_step
 
 N_NETS = 8
-
-
-def _module(task: PINNTask, flat: torch.Tensor) -> nn.Sequential:
-    """An ``nn.Sequential`` with the flat parameters ``[P]`` (MLPSpec layout)."""
-    sizes = task.spec.sizes
-    layers: list[nn.Module] = []
-    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers += [nn.Linear(fan_in, fan_out)] + ([nn.Tanh()] if i < len(sizes) - 2 else [])
-    net = nn.Sequential(*layers).to(flat)
-    with torch.no_grad():
-        for lin, (w, b) in zip([m for m in net if isinstance(m, nn.Linear)], task.spec.layers(flat[None])):
-            lin.weight.copy_(w[0])
-            lin.bias.copy_(b[0, 0])
-    return net
 
 
 class Problem:
@@ -77,7 +63,7 @@ def time_deepxde(p: Problem, init, steps) -> tuple[float, float]:
 
 
 def time_plain(p: Problem, init, steps) -> float:
-    net = _module(p.task, init)
+    net = to_module(p.task.spec, init)
     opt = torch.optim.Adam(net.parameters(), lr=p.task.inner_lr)
     inner = p.colloc.interior.clone().requires_grad_(True)
     t0 = time.perf_counter()
@@ -93,7 +79,7 @@ def time_plain(p: Problem, init, steps) -> float:
 
 
 def time_vmap(p: Problem, inits, steps) -> float:
-    nets = [_module(p.task, w) for w in inits]
+    nets = [to_module(p.task.spec, w) for w in inits]
     params, _ = stack_module_state(nets)
     base = nets[0]
 

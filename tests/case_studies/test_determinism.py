@@ -10,6 +10,7 @@ SMALL = {
     "ridge-demo": ["seeds=1", "steps=20", "zo_steps=10"],
     "classifier-digits": ["ipcs=1", "methods=krr,dm,gm,unrolled", "krr_steps=20", "gm_steps=5", "dm_steps=20",
                           "unrolled_steps=5", "eval_models=1", "eval_steps=30", "agreement_ipc=50"],
+    "pinn-ood": ["pdes=poisson", "steps=4", "unroll=3", "eval_models=1", "eval_steps=20", "n_train=20"],
 }
 
 

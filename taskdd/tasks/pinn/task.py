@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Mapping
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from taskdd.data import Samples
 from taskdd.device import make_generator
@@ -36,6 +36,7 @@ from taskdd.synthetic import SyntheticSet
 from taskdd.task import Task
 from taskdd.tasks.pinn.losses import LossWeights, data_misfit, physics_loss, physics_residual
 from taskdd.tasks.pinn.metrics import split_rel_l2
+from taskdd.tasks.pinn.modules import spec_of_module, to_module
 from taskdd.tasks.pinn.networks import MLPSpec, stack_inputs
 from taskdd.tasks.pinn.pool import NetworkPool
 from taskdd.tasks.pinn.problems import Collocation, check_alpha_range, get_problem, sample_collocation
@@ -57,6 +58,10 @@ class PINNModel:
     def predict(self, x: Tensor, alpha: Tensor) -> Tensor:
         """``u [E, n]`` at ``x, alpha [n]``."""
         return self.spec.forward(self.params, stack_inputs(x, alpha).to(self.params))
+
+    def to_modules(self) -> list[nn.Sequential]:
+        """The ``E`` networks as plain ``nn.Sequential`` modules taking ``[n, 2]`` inputs ``(x, alpha)``."""
+        return [to_module(self.spec, p) for p in self.params.detach()]
 
 
 def _check_points(what: str, x: Tensor, alpha: Tensor, y: Tensor) -> None:
@@ -178,6 +183,13 @@ class PINNTask(Task):
         params, _ = train(params, AdamState.zeros(params), loss, self.eval_steps if steps is None else steps,
                           self.adam)
         return PINNModel(self.spec, params)
+
+    @classmethod
+    def for_network(cls, network: nn.Module, **options) -> "PINNTask":
+        """A task whose networks have ``network``'s architecture (a deepxde ``FNN`` or an
+        ``nn.Sequential`` of Linear/Tanh, ``2 -> width x depth -> 1``); ConfigError otherwise."""
+        spec, _ = spec_of_module(network)
+        return cls(**{**options, "width": spec.width, "depth": spec.depth})
 
     def with_options(self, **changes) -> "PINNTask":
         """A new task with some settings changed (fresh pool)."""
