@@ -75,6 +75,20 @@ def test_a_short_distillation_lowers_the_outer_loss(prob):
     assert outer_loss(res.synthetic) < 0.7 * outer_loss(start)
 
 
+def test_a_distilled_set_extrapolates_better_than_the_random_subset_it_started_from():
+    """Seeded problem (60 noisy points in the lower tail), budget 10, 250 outer steps: fresh
+    networks trained on the distilled set have half the test-tail error of the random subset
+    (measured 0.27-0.49 against 1.00-1.06 on seeds 0-2)."""
+    prob = make_pinn_problem("poisson", n_train=60, n_test_alphas=4, n_test_x=21, seed=1)
+    task = _task(prob, eval_steps=500)
+    res = distill(task, prob.train, 10, steps=250, lr=0.05, seed=1, device="cpu", quiet=True)
+    start = task.init_synthetic(prob.train, 10, make_generator(1))
+    got = task.evaluate(res.synthetic, prob.test, generator=make_generator(1))
+    base = task.evaluate(start, prob.test, generator=make_generator(1))
+    assert base["test_rel_l2"] > 0.9  # the random subset does not extrapolate
+    assert got["test_rel_l2"] < 0.6 * base["test_rel_l2"]
+
+
 def test_checkpoint_resume_ends_identical_to_an_uninterrupted_run(prob, tmp_path):
     kw = dict(lr=0.05, seed=0, device="cpu", quiet=True)
     full = distill(_task(prob), prob.train, 5, steps=6, **kw)
