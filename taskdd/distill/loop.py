@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import sys
 import time
 from dataclasses import dataclass
@@ -21,11 +22,16 @@ from taskdd.results import versions
 from taskdd.synthetic import SyntheticSet
 from taskdd.task import Task
 
-__all__ = ["distill", "StepInfo"]
+__all__ = ["distill", "StepInfo", "LR_SCHEDULES"]
 
 log = logging.getLogger(__name__)
 
 _OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
+#: outer step size at step ``t`` of ``T`` as a fraction of ``lr``
+LR_SCHEDULES: dict[str, Callable[[int, int], float]] = {
+    "constant": lambda t, total: 1.0,
+    "cosine": lambda t, total: 0.5 * (1.0 + math.cos(math.pi * t / total)),
+}
 
 
 @dataclass
@@ -57,6 +63,7 @@ def distill(
     dtype: torch.dtype | None = None,
     schedule: Literal["all", "cyclic"] = "all",
     optimizer: Literal["adam", "sgd"] = "adam",
+    lr_schedule: Literal["constant", "cosine"] = "constant",
     method_options: dict | None = None,
     synthetic: SyntheticSet | None = None,
     test: Any = None,
@@ -74,6 +81,8 @@ def distill(
     smoothing with antithetic pairs, options ``directions``, ``smoothing`` in method_options).
     schedule: "all" updates every part each step; "cyclic" updates part ``step % n_parts`` only
     (the paper's algorithm), each part with its own optimiser state.
+    lr_schedule: "constant" or "cosine" (the outer step size decays from ``lr`` to 0 over
+    ``steps``: with a noisy hypergradient a constant step keeps the set moving at the end).
     test / eval_every: evaluate on held-out data every ``eval_every`` steps and at the end
     (history rows get the metrics; never used for training; ``wall_time`` excludes it).
     checkpoint_dir / checkpoint_every / resume: save the loop state every N steps; with
@@ -96,6 +105,8 @@ def distill(
         raise ConfigError(f"lr must be > 0, got {lr!r}")
     if schedule not in ("all", "cyclic"):
         raise ConfigError(f"schedule must be 'all' or 'cyclic', got {schedule!r}")
+    if lr_schedule not in LR_SCHEDULES:
+        raise ConfigError(f"lr_schedule must be one of {sorted(LR_SCHEDULES)}, got {lr_schedule!r}")
     if optimizer not in _OPTIMIZERS:
         raise ConfigError(f"optimizer must be one of {sorted(_OPTIMIZERS)}, got {optimizer!r}")
     if (checkpoint_every or resume) and not checkpoint_dir:
@@ -120,8 +131,11 @@ def distill(
     config = {"task": task.name, "task_config": task.config(), "budget": budget, "method": method,
               "method_options": dict(method_options or {}), "steps": steps, "lr": lr, "seed": seed,
               "device": str(dev), "dtype": str(dtype or synthetic.parameters()[0].dtype),
-              "schedule": schedule, "optimizer": optimizer, "eval_every": eval_every}
-    fingerprint = {k: v for k, v in config.items() if k not in ("steps", "eval_every")}
+              "schedule": schedule, "optimizer": optimizer, "lr_schedule": lr_schedule,
+              "eval_every": eval_every}
+    # a resumed run may go on for more steps, unless the step size schedule depends on their number
+    free = ("steps", "eval_every") if lr_schedule == "constant" else ("eval_every",)
+    fingerprint = {k: v for k, v in config.items() if k not in free}
 
     groups = ([synthetic.parameters(j) for j in range(synthetic.n_parts)] if schedule == "cyclic"
               else [synthetic.parameters()])
@@ -177,6 +191,8 @@ def distill(
             params = synthetic.parameters(part)
             for p, g in zip(params, grads):
                 p.grad = -g  # optimisers minimise; the score is maximised
+            for group in opt.param_groups:
+                group["lr"] = lr * LR_SCHEDULES[lr_schedule](step, steps)
             opt.step()
             with torch.no_grad():
                 task.project_(synthetic)

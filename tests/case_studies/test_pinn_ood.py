@@ -44,6 +44,8 @@ def test_references_behave_as_the_physics_says(quick):
         assert v["all_data_fullphys"] < 0.5 * v["all_data"], case  # full-range physics holds the answer
 
 
-def test_unknown_pde_is_a_config_error(tmp_path):
+def test_unknown_pde_or_step_size_schedule_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match=r"unknown pdes \['heat'\]; known pdes: poisson, nonlinear"):
         run_case("pinn-ood", out=tmp_path, quick=True, quiet=True, device="cpu", overrides=["pdes=heat"])
+    with pytest.raises(ConfigError, match=r"lr_schedule must be one of \['constant', 'cosine'\], got 'step'"):
+        run_case("pinn-ood", out=tmp_path, quick=True, quiet=True, device="cpu", overrides=["lr_schedule=step"])

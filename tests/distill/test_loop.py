@@ -127,7 +127,7 @@ def test_result_save_and_load_round_trip(problem, tmp_path):
 @pytest.mark.parametrize("kw, needle", [
     ({"budget": 0}, "budget"), ({"budget": -2}, "budget"), ({"method": "magic"}, "unknown method 'magic'"),
     ({"steps": -1}, "steps"), ({"lr": 0}, "lr"), ({"schedule": "random"}, "schedule"),
-    ({"optimizer": "lbfgs"}, "optimizer"), ({"device": "tpu"}, "device"), ({"seed": -1}, "seed"),
+    ({"optimizer": "lbfgs"}, "optimizer"), ({"lr_schedule": "step"}, "lr_schedule must be one of"), ({"device": "tpu"}, "device"), ({"seed": -1}, "seed"),
     ({"budget": 10_000}, "larger than the data"), ({"resume": True}, "checkpoint_dir"),
     ({"method": "zeroth_order", "method_options": {"directions": 0}}, "directions"),
     ({"method": "zeroth_order", "method_options": {"bogus": 1}}, "bad options"),
@@ -168,3 +168,30 @@ def test_a_non_finite_gradient_keeps_the_last_good_checkpoint(problem, tmp_path)
     state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
     assert state["step"] == 6 and all(torch.isfinite(v).all() for v in state["synthetic"].values())
     assert load_checkpoint(tmp_path, state["fingerprint"]) is not None
+
+
+def test_cosine_schedule_decays_the_step_size_to_zero(problem):
+    """With a linear score (constant gradient 1 for every entry) SGD moves each entry by the
+    step's size, so the moves trace the schedule lr * (1 + cos(pi t / T)) / 2."""
+    class Linear(RidgeRegressionTask):
+        def objective(self, synthetic, sources, *, part=None, generator=None):
+            return synthetic["x"].sum()
+
+    seen = []
+    distill(Linear(), problem.train, 3, steps=6, lr=0.5, optimizer="sgd", lr_schedule="cosine", device="cpu",
+            quiet=True, callbacks=[lambda info: seen.append(info.synthetic["x"][0, 0].item())])
+    moves = torch.diff(torch.tensor(seen, dtype=torch.float64))
+    expected = torch.tensor([0.25 * (1 + math.cos(math.pi * t / 6)) for t in range(1, 6)], dtype=torch.float64)
+    torch.testing.assert_close(moves, expected, rtol=0, atol=1e-12)
+
+
+def test_a_cosine_run_resumes_only_with_the_same_number_of_steps(problem, tmp_path):
+    kw = dict(lr_schedule="cosine", lr=0.05, seed=0, device="cpu", quiet=True)
+    full = distill("ridge", problem.train, 5, steps=8, **kw)
+    distill("ridge", problem.train, 5, steps=8, checkpoint_dir=tmp_path, checkpoint_every=4,
+            callbacks=[lambda info: info.step >= 4], **kw)
+    resumed = distill("ridge", problem.train, 5, steps=8, checkpoint_dir=tmp_path, checkpoint_every=4, resume=True,
+                      **kw)
+    assert torch.equal(resumed.synthetic["x"], full.synthetic["x"])
+    with pytest.raises(CheckpointError, match="another run"):
+        distill("ridge", problem.train, 5, steps=12, checkpoint_dir=tmp_path, resume=True, **kw)

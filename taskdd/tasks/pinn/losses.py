@@ -1,19 +1,21 @@
 """Per-network losses of a stack of PINNs: data misfit, PDE residual, boundary residual.
 
 Every function takes the architecture ``spec`` and parameters ``[E, P]`` of ``E`` networks and
-returns ``[E]`` mean squared errors.
+returns ``[E]`` mean squared errors. :class:`LossTerms` evaluates all three with one forward pass
+through the networks (collocation, boundary and data points stacked).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
 from torch import Tensor
 
 from taskdd.tasks.pinn.networks import MLPSpec, stack_inputs
 from taskdd.tasks.pinn.problems import Collocation, PDEProblem
 
-__all__ = ["LossWeights", "data_misfit", "physics_residual", "physics_loss"]
+__all__ = ["LossWeights", "LossTerms", "data_misfit"]
 
 
 @dataclass(frozen=True)
@@ -33,17 +35,28 @@ def data_misfit(spec: MLPSpec, params: Tensor, x: Tensor, alpha: Tensor, y: Tens
     return ((spec.forward(params, stack_inputs(x, alpha)) - y) ** 2).mean(-1)
 
 
-def physics_residual(spec: MLPSpec, params: Tensor, problem: PDEProblem, colloc: Collocation) -> tuple[Tensor, Tensor]:
-    """``([E], [E])``: mean squared PDE residual at the interior points and mean squared
-    Dirichlet misfit at the boundary points."""
-    u, u_xx = spec.forward_uxx(params, colloc.interior)
-    pde = (problem.residual(colloc.interior[:, 0], u, u_xx) ** 2).mean(-1)
-    bc = ((spec.forward(params, colloc.boundary) - colloc.boundary_u) ** 2).mean(-1)
-    return pde, bc
+class LossTerms:
+    """The data misfit on ``x, alpha, y [n]`` and the PDE and boundary residuals at ``colloc``,
+    from one pass: ``terms(params [E, P]) -> (misfit, pde, bc)``, each ``[E]`` (misfit zero when
+    ``n = 0``). The stacked inputs are built once, so a training loop reuses them every step."""
 
+    def __init__(self, spec: MLPSpec, problem: PDEProblem, colloc: Collocation, x: Tensor, alpha: Tensor,
+                 y: Tensor):
+        self.spec, self.problem, self.y = spec, problem, y
+        self.n_interior, self.n_boundary = colloc.interior.shape[0], colloc.boundary.shape[0]
+        self.x_interior = colloc.interior[:, 0]
+        self.boundary_u = colloc.boundary_u
+        self.inputs = torch.cat([colloc.interior, colloc.boundary, stack_inputs(x, alpha).to(colloc.interior)])
 
-def physics_loss(spec: MLPSpec, params: Tensor, problem: PDEProblem, colloc: Collocation,
-                 weights: LossWeights) -> Tensor:
-    """``[E]`` weighted PDE + boundary residual."""
-    pde, bc = physics_residual(spec, params, problem, colloc)
-    return weights.pde * pde + weights.bc * bc
+    def __call__(self, params: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        u, u_xx = self.spec.forward_uxx(params, self.inputs, self.n_interior)
+        u_in, u_bc, u_data = u.split([self.n_interior, self.n_boundary, self.y.shape[0]], dim=1)
+        pde = (self.problem.residual(self.x_interior, u_in, u_xx) ** 2).mean(-1)
+        bc = ((u_bc - self.boundary_u) ** 2).mean(-1)
+        misfit = ((u_data - self.y) ** 2).mean(-1) if self.y.shape[0] else torch.zeros_like(bc)
+        return misfit, pde, bc
+
+    def weighted(self, params: Tensor, weights: LossWeights) -> Tensor:
+        """``[E]``: the weighted sum of the three terms."""
+        misfit, pde, bc = self(params)
+        return weights.data * misfit + weights.pde * pde + weights.bc * bc

@@ -39,7 +39,8 @@ class PDEProblem:
 
     def residual(self, x: Tensor, u: Tensor, u_xx: Tensor) -> Tensor:
         """PDE residual ``-u_xx + cubic u^3 - f(x)`` (broadcasting shapes)."""
-        return -u_xx + self.cubic * u**3 - self.forcing(x)
+        r = -u_xx - self.forcing(x)
+        return r + self.cubic * u**3 if self.cubic else r
 
     @staticmethod
     def boundary_value(x: Tensor, alpha: Tensor) -> Tensor:

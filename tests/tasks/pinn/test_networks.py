@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from taskdd.errors import ConfigError, DataError
-from taskdd.tasks.pinn.networks import MLPSpec, stack_inputs
+from taskdd.tasks.pinn.networks import MLPSpec, stack_inputs, tanh
 
 
 def test_explicit_second_derivative_equals_autograd():
@@ -49,3 +49,23 @@ def test_bad_shapes_and_settings_are_typed_errors():
         stack_inputs(torch.zeros(3, 1), torch.zeros(3))
     with pytest.raises(ConfigError, match="network width must be an int >= 1, got 0"):
         MLPSpec(width=0)
+
+
+def test_second_derivative_at_the_first_rows_only_matches_the_full_pass():
+    spec = MLPSpec(width=6, depth=2)
+    params = spec.init(2, torch.Generator().manual_seed(0), dtype=torch.float64)
+    inputs = torch.rand(9, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    u, u_xx = spec.forward_uxx(params, inputs)
+    u4, u_xx4 = spec.forward_uxx(params, inputs, n_deriv=4)
+    assert u_xx4.shape == (2, 4)
+    torch.testing.assert_close(u4, u, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(u_xx4, u_xx[:, :4], rtol=1e-12, atol=1e-12)
+    with pytest.raises(DataError, match=r"n_deriv must be in \[0, 9\], got 10"):
+        spec.forward_uxx(params, inputs, n_deriv=10)
+
+
+def test_tanh_through_sigmoid_is_tanh_to_rounding_and_saturates():
+    z = torch.cat([torch.linspace(-30, 30, 2001, dtype=torch.float64), torch.tensor([-1e4, 1e4], dtype=torch.float64)])
+    torch.testing.assert_close(tanh(z), torch.tanh(z), rtol=0, atol=1e-15)
+    z32 = z.float()
+    torch.testing.assert_close(tanh(z32), torch.tanh(z32), rtol=0, atol=2e-7)

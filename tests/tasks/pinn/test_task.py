@@ -141,7 +141,7 @@ def test_bad_input_raises_typed_errors_naming_the_problem(prob):
         PINNTask(score_range=3.0)
     with pytest.raises(ConfigError, match=r"unknown pde 'wave'"):
         PINNTask(pde="wave")
-    with pytest.raises(ConfigError, match=r"lifetimes must be ints \(lo, hi\) with warmup \(300\) < lo <= hi"):
+    with pytest.raises(ConfigError, match=r"lifetimes must be ints \(lo, hi\) with warmup \(1000\) < lo <= hi"):
         PINNTask(lifetimes=(200, 100))
     bad = Samples(x=prob.train["x"][:, None], alpha=prob.train["alpha"], y=prob.train["y"])
     with pytest.raises(DataError, match=r"sources x, alpha, y must all have shape \[n\], got \(60, 1\), \(60,\)"):
