@@ -56,7 +56,8 @@ class Config:
     schedule ("cosine": from lr down to 0). Poisson, budget 50, seed 0-3: 300 constant-step
     iterations end at test error 0.06-0.17 and the score stops improving after about 200 (a
     constant step keeps a noisy hypergradient moving the set); 450 steps reached 0.04-0.07 on
-    seeds 1 and 2, cosine or constant alike (about 6 minutes per distillation on one CPU core).
+    seeds 1 and 2, cosine or constant alike (a distillation and its evaluation: 4.5-5 minutes
+    on one CPU core in the full run).
     mlp_lr: the outer step size of ``distilled_mlp``: at 0.05 its outer loss rose from about 1
     to 9-37 within 300 steps at budgets 20 and 50 (the data-only networks' curvature blows up
     the score's PDE term), at 0.01 it stays near 1. n_train, quantile,
