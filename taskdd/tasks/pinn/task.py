@@ -151,19 +151,24 @@ class PINNTask(Task):
                 raise ConfigError(f"{name} must be a finite number >= 0, got {v!r}")
         if self.inner_lr <= 0:
             raise ConfigError(f"inner_lr must be > 0, got {self.inner_lr!r}")
-        if self.warmup is None:
-            self.warmup = self.eval_steps // 2
-        if self.lifetimes is None:
-            self.lifetimes = (max(self.warmup + 1, 3 * self.eval_steps // 4), max(self.warmup + 1, 3 * self.eval_steps // 2))
-        self.lifetimes = tuple(self.lifetimes)
+        if self.lifetimes is not None:
+            self.lifetimes = tuple(self.lifetimes)
         self.spec = MLPSpec(self.width, self.depth)
         self.adam = AdamConfig(lr=float(self.inner_lr))
         self.weights = LossWeights(self.data_weight, self.pde_weight, self.bc_weight)
         self.score_weights = LossWeights(self.score_data_weight, self.score_pde_weight, self.score_bc_weight)
-        self.pool = NetworkPool(self.spec, self.adam, self.pool_size, self.warmup, self.lifetimes)
+        self.pool = NetworkPool(self.spec, self.adam, self.pool_size, *self._pool_ages())
         self._colloc: dict[tuple, Collocation] = {}
 
     # --- helpers ---------------------------------------------------------------------------
+    def _pool_ages(self) -> tuple[int, tuple[int, int]]:
+        """``(warmup, lifetimes)`` of the pool: the given ones, or those derived from ``eval_steps``
+        (derived here, not stored in the fields, so ``with_options(eval_steps=...)`` re-derives them)."""
+        warmup = self.eval_steps // 2 if self.warmup is None else self.warmup
+        if self.lifetimes is not None:
+            return warmup, self.lifetimes
+        return warmup, (max(warmup + 1, 3 * self.eval_steps // 4), max(warmup + 1, 3 * self.eval_steps // 2))
+
     def collocation(self, which: Literal["learner", "score"], like: Tensor) -> Collocation:
         """The learner's or the score's physics points, on ``like``'s device and dtype (cached)."""
         key = (which, like.device, like.dtype)

@@ -60,6 +60,16 @@ def test_networks_are_reinitialised_at_their_staggered_lifetimes(prob):
     assert min(min(a) for a in ages) >= task.warmup
 
 
+def test_default_pool_ages_follow_eval_steps_also_after_with_options():
+    task = PINNTask()
+    assert (task.pool.warmup, task.pool.lifetimes) == (1000, (1500, 3000))
+    assert (task.warmup, task.lifetimes) == (None, None)  # derived, not written into the settings
+    short = task.with_options(eval_steps=200)
+    assert (short.pool.warmup, short.pool.lifetimes) == (100, (150, 300))
+    given = PINNTask(warmup=10, eval_steps=200).with_options(eval_steps=4)
+    assert (given.pool.warmup, given.pool.lifetimes) == (10, (11, 11))
+
+
 def test_a_short_distillation_lowers_the_outer_loss(prob):
     """From a set whose y are all off by +1, 20 outer steps lower the outer loss of fresh networks."""
     task = _task(prob)
