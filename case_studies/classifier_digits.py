@@ -20,7 +20,7 @@ import pandas as pd
 
 from data_gen.digits import load_digits_split
 from taskdd import distill, get_task, make_generator
-from taskdd.analysis import early_training_agreement
+from taskdd.tasks.classify.analysis import early_training_agreement
 from taskdd.cases import CaseStudy, RunContext
 from taskdd.distill import DistillResult
 from taskdd.errors import ConfigError

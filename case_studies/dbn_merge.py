@@ -18,7 +18,8 @@ import pandas as pd
 import torch
 
 from data_gen.dbn import make_sources, random_dbn
-from taskdd import baselines, distill, make_generator
+from taskdd import distill, make_generator
+from taskdd.tasks.dbn import baselines
 from taskdd.cases import CaseStudy, RunContext
 from taskdd.plots import curves, metric_vs_budget
 from taskdd.tasks.dbn.task import DBNLikelihoodTask, mean_test_ll, parameter_error

@@ -9,7 +9,8 @@ from dataclasses import dataclass, replace
 import torch
 
 from case_studies.dbn_merge import Config as MergeConfig, _model_metrics, _problem
-from taskdd import baselines, distill, make_generator
+from taskdd import distill, make_generator
+from taskdd.tasks.dbn import baselines
 from taskdd.cases import CaseStudy, RunContext
 from taskdd.plots import curves
 from taskdd.tasks.dbn.task import DBNLikelihoodTask

@@ -40,7 +40,7 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_distill(args) -> int:
-    from taskdd.user_data import distill_csv
+    from taskdd.tasks.dbn.user_data import distill_csv
     if args.task != "dbn":
         from taskdd.errors import ConfigError
         raise ConfigError(f"taskdd distill reads CSV sequence data for the 'dbn' task only, got --task {args.task!r}")

@@ -15,9 +15,12 @@ from typing import Any, Callable, TypeVar
 from taskdd.errors import ConfigError
 
 __all__ = ["register_task", "get_task", "task_names", "register_case", "get_case", "case_names",
-           "ENTRY_POINT_GROUP"]
+           "ENTRY_POINT_GROUP", "CASE_ENTRY_POINT_GROUP"]
 
 ENTRY_POINT_GROUP = "taskdd.tasks"
+#: case studies register through this entry-point group (name -> ``module:CASE``), so the core
+#: never names a case module; the shipped ones are declared in pyproject.toml
+CASE_ENTRY_POINT_GROUP = "taskdd.cases"
 
 # One line per built-in task: registry name -> module that registers it.
 _BUILTIN_TASKS: dict[str, str] = {
@@ -30,14 +33,6 @@ _BUILTIN_TASKS: dict[str, str] = {
     "classify-unrolled": "taskdd.tasks.classify.task",
 }
 
-# One line per case study: CLI name -> module that registers it.
-_BUILTIN_CASES: dict[str, str] = {
-    "ridge-demo": "case_studies.ridge_demo",
-    "dbn-merge": "case_studies.dbn_merge",
-    "dbn-time-slices": "case_studies.dbn_time_slices",
-    "pinn-ood": "case_studies.pinn_ood",
-    "classifier-digits": "case_studies.classifier_digits",
-}
 
 _TASKS: dict[str, Callable[..., Any]] = {}
 _CASES: dict[str, Any] = {}
@@ -64,18 +59,17 @@ def _load_entry_points() -> None:
                 _TASKS[ep.name] = obj
 
 
-def _resolve(name: str, table: dict, builtin: dict, what: str):
-    if name not in table and name in builtin:
+def _task_class(name: str):
+    if name not in _TASKS and name in _BUILTIN_TASKS:
         try:
-            importlib.import_module(builtin[name])
+            importlib.import_module(_BUILTIN_TASKS[name])
         except ImportError as e:
-            raise ConfigError(f"{what} {name!r} cannot be loaded: {e}") from None
-    if name not in table and what == "task":
+            raise ConfigError(f"task {name!r} cannot be loaded: {e}") from None
+    if name not in _TASKS:
         _load_entry_points()
-    if name not in table:
-        known = sorted(set(table) | set(builtin))
-        raise ConfigError(f"unknown {what} {name!r}; known {what}s: {', '.join(known)}")
-    return table[name]
+    if name not in _TASKS:
+        raise ConfigError(f"unknown task {name!r}; known tasks: {', '.join(task_names())}")
+    return _TASKS[name]
 
 
 def task_names() -> list[str]:
@@ -86,7 +80,7 @@ def task_names() -> list[str]:
 
 def get_task(name: str, **kwargs) -> Any:
     """Build the task registered as ``name`` with ``kwargs``."""
-    return _resolve(name, _TASKS, _BUILTIN_TASKS, "task")(**kwargs)
+    return _task_class(name)(**kwargs)
 
 
 def register_case(case: Any) -> Any:
@@ -95,10 +89,24 @@ def register_case(case: Any) -> Any:
     return case
 
 
+def _case_entry_points() -> dict[str, Any]:
+    return {ep.name: ep for ep in entry_points(group=CASE_ENTRY_POINT_GROUP)}
+
+
 def get_case(name: str) -> Any:
-    """The case study registered as ``name``."""
-    return _resolve(name, _CASES, _BUILTIN_CASES, "case")
+    """The case study registered as ``name`` (loaded from its entry point on first use)."""
+    if name not in _CASES:
+        ep = _case_entry_points().get(name)
+        if ep is not None:
+            try:
+                ep.load()
+            except ImportError as e:
+                raise ConfigError(f"case {name!r} cannot be loaded: {e}") from None
+    if name not in _CASES:
+        raise ConfigError(f"unknown case {name!r}; known cases: {', '.join(case_names())}")
+    return _CASES[name]
 
 
 def case_names() -> list[str]:
-    return sorted(set(_CASES) | set(_BUILTIN_CASES))
+    """Every known case name (registered, and from entry points)."""
+    return sorted(set(_CASES) | set(_case_entry_points()))

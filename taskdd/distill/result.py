@@ -49,7 +49,25 @@ class DistillResult:
 
     @property
     def final_score(self) -> float:
-        return float(self.history[-1]["score"]) if self.history else float("nan")
+        """The score of the last step (NaN when no step was taken)."""
+        steps = self.step_rows
+        return float(steps[-1]["score"]) if steps else float("nan")
+
+    @property
+    def step_rows(self) -> list[dict]:
+        """The history rows of optimisation steps (``step >= 1``; a ``step`` 0 row, if any,
+        holds the evaluation of the starting set)."""
+        return [h for h in self.history if h.get("step", 1) >= 1]
+
+    @property
+    def n_steps(self) -> int:
+        """Optimisation steps taken."""
+        return len(self.step_rows)
+
+    @property
+    def wall_time(self) -> float:
+        """Seconds spent distilling (evaluations excluded); 0.0 when no step was taken."""
+        return float(self.history[-1]["wall_time"]) if self.history else 0.0
 
     def save(self, directory: str | os.PathLike) -> Path:
         """Write ``synthetic.pt`` (tensors only) and ``result.json`` into ``directory``."""

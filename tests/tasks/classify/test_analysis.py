@@ -4,7 +4,7 @@ import pytest
 
 from data_gen.digits import load_digits_split
 from taskdd import ConfigError, make_generator
-from taskdd.analysis import early_training_agreement
+from taskdd.tasks.classify.analysis import early_training_agreement
 from taskdd.tasks.classify import EvalProtocol, full_data, random_subset
 
 LIGHT = EvalProtocol(mlp_width=64, n_models=2, steps=150, lr=3e-3)

@@ -9,7 +9,7 @@ import torch
 from data_gen.dbn import make_sources, random_dbn
 from taskdd.cli import main
 from taskdd.errors import ConfigError, DataError
-from taskdd.user_data import distill_csv, structure_to_json
+from taskdd.tasks.dbn.user_data import distill_csv, structure_to_json
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from data_gen.dbn import make_sources, random_dbn
-from taskdd import ConfigError, DataError, Source, Sources, baselines, distill, make_generator
+from taskdd import ConfigError, DataError, Source, Sources, distill, make_generator
+from taskdd.tasks.dbn import baselines
 from taskdd.tasks.dbn.task import DBNLikelihoodTask, mean_test_ll, smallest_ipc
 
 

@@ -21,7 +21,7 @@ from typing import Sequence
 import pandas as pd
 import torch
 
-from taskdd import baselines
+from taskdd.tasks.dbn import baselines
 from taskdd.data import Sources
 from taskdd.device import resolve_device
 from taskdd.distill import distill
