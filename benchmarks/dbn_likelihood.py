@@ -106,11 +106,11 @@ def pgmpy_row(T: int, dev: torch.device, sync: Callable[[], None], B: int = 256,
     """Fully observed float64 log-likelihood and fit: ours vs pgmpy's unrolled network, timed side by side."""
     from pgmpy.parameter_estimator import LinearGaussianMLE
 
-    from taskdd.tasks.dbn.pgmpy_bridge import to_wide_frame, unrolled_network
+    from taskdd.tasks.dbn.pgmpy_bridge import to_pgmpy, to_wide_frame, unrolled_network
 
     dbn = random_dbn(d, seed=0, dtype=torch.float64)
     x = dbn.sample(B, T, generator=torch.Generator().manual_seed(T))
-    net = dbn.to_pgmpy(T)
+    net = to_pgmpy(dbn, T)
     df = to_wide_frame(x, dbn.structure.variables)
     rel = abs(float(dbn.log_likelihood(x).sum()) - net.log_likelihood(df)) / abs(net.log_likelihood(df))
     xd, dbn_d = x.to(dev), dbn.to(dev)

@@ -1,8 +1,8 @@
 """Linear-Gaussian dynamic Bayesian networks: structure, closed-form fit, exact masked
 log-likelihood (batched Kalman filter), sampling, and a pgmpy bridge.
 
-The pgmpy bridge is imported lazily (``taskdd.tasks.dbn.pgmpy_bridge``) so that importing this
-package stays light; ``LinearGaussianDBN.to_pgmpy`` imports it on use.
+pgmpy is never imported with this package: the bridge (``taskdd.tasks.dbn.pgmpy_bridge``:
+``to_pgmpy(dbn, T)``, ``fit_pgmpy_dbn``) and structure learning import it when they are used.
 """
 
 from taskdd.tasks.dbn.likelihood import StateSpace, kalman_log_likelihood, regression_log_likelihood, state_space

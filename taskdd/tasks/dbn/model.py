@@ -1,8 +1,9 @@
-"""``LinearGaussianDBN``: parameters, closed-form fit, exact masked log-likelihood, sampling."""
+"""``LinearGaussianDBN``: parameters, closed-form fit, exact masked log-likelihood, sampling.
+
+The export to pgmpy lives in :func:`taskdd.tasks.dbn.pgmpy_bridge.to_pgmpy` (the bridge imports
+this module, never the other way round, and pgmpy loads only when the bridge is used)."""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
@@ -11,9 +12,6 @@ from taskdd.errors import DataError
 from taskdd.tasks.dbn.fit import least_squares_parameters
 from taskdd.tasks.dbn.likelihood import kalman_log_likelihood, regression_log_likelihood, state_space
 from taskdd.tasks.dbn.structure import DBNStructure
-
-if TYPE_CHECKING:
-    from pgmpy.models import LinearGaussianBayesianNetwork
 
 __all__ = ["LinearGaussianDBN", "fit_dbn"]
 
@@ -132,7 +130,7 @@ class LinearGaussianDBN:
         r2 = torch.as_tensor(obs_noise, dtype=self.dtype, device=self.device).square().expand(self.d)
         return kalman_log_likelihood(state_space(self.parameters_dict()), values.to(self.dtype), mask, r2)
 
-    # --- sampling and export ---------------------------------------------------------------
+    # --- sampling ---------------------------------------------------------------
     def sample(self, n: int, T: int, generator: torch.Generator | None = None) -> Tensor:
         """``n`` sequences of length ``T``, ``[n, T, d]``, drawn on CPU with ``generator`` (a CPU generator;
         a fresh nondeterministically seeded one when None), returned on the model's device."""
@@ -149,12 +147,6 @@ class LinearGaussianDBN:
         for t in range(1, T):
             xs.append((xs[-1] @ p["A"].T + p["b"] + p["s"] * eps[:, t]) @ LT)
         return torch.stack(xs, 1).to(self.device)
-
-    def to_pgmpy(self, T: int) -> "LinearGaussianBayesianNetwork":
-        """The network unrolled over ``T`` slices as pgmpy's ``LinearGaussianBayesianNetwork``
-        (nodes ``f"{var}_t{t}"``, t from 0)."""
-        from taskdd.tasks.dbn.pgmpy_bridge import to_pgmpy
-        return to_pgmpy(self, T)
 
 
 def fit_dbn(structure: DBNStructure, values: Tensor, mask: Tensor | None = None,

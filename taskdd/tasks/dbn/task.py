@@ -25,7 +25,6 @@ from taskdd.registry import register_task
 from taskdd.synthetic import SyntheticSet
 from taskdd.task import Task
 from taskdd.tasks.dbn.model import LinearGaussianDBN
-from taskdd.tasks.dbn.pgmpy_bridge import fit_pgmpy_dbn
 from taskdd.tasks.dbn.structure import DBNStructure
 
 __all__ = ["DBNLikelihoodTask", "smallest_ipc", "mean_test_ll", "parameter_error"]
@@ -148,6 +147,8 @@ class DBNLikelihoodTask(Task):
     def fit(self, synthetic: SyntheticSet, *, generator=None) -> LinearGaussianDBN:
         values = synthetic["values"]
         if self.learner == "pgmpy":
+            from taskdd.tasks.dbn.pgmpy_bridge import fit_pgmpy_dbn  # pgmpy loads only for this learner
+
             return fit_pgmpy_dbn(self.structure, values.detach()).to(values.device, values.dtype)
         return LinearGaussianDBN.fit_to(self.structure, values, ridge=self.ridge)
 

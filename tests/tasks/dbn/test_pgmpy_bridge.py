@@ -5,7 +5,8 @@ import torch
 from data_gen.dbn import random_dbn
 from taskdd.errors import DataError
 from taskdd.tasks.dbn import fit_dbn
-from taskdd.tasks.dbn.pgmpy_bridge import fit_pgmpy, fit_pgmpy_dbn, to_wide_frame, unrolled_network
+from taskdd.tasks.dbn.pgmpy_bridge import (fit_pgmpy, fit_pgmpy_dbn, to_pgmpy, to_wide_frame,
+                                             unrolled_network)
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +20,7 @@ def sample(dbn, n, T, seed):
 
 def test_fully_observed_log_likelihood_equals_pgmpy_unrolled(dbn):
     x = sample(dbn, 40, 5, 1)
-    ref = dbn.to_pgmpy(5).log_likelihood(to_wide_frame(x, dbn.structure.variables))
+    ref = to_pgmpy(dbn, 5).log_likelihood(to_wide_frame(x, dbn.structure.variables))
     ours = dbn.log_likelihood(x).sum().item()
     assert ours == pytest.approx(ref, rel=1e-6)
     kalman = dbn.log_likelihood(x, torch.ones_like(x, dtype=torch.bool)).sum().item()
