@@ -1,15 +1,15 @@
 """Real data containers.
 
 ``Source`` / ``Sources`` hold sequence data (``[N, T, d]`` values, a boolean observed mask and
-variable names), the input of the DBN task and of any tabular-over-time task. ``Samples`` holds
-named tensors that share their first dimension (``x``/``y`` for a classifier, ``x``/``alpha``/``y``
-measurements for a PINN). Both validate on construction and raise :class:`DataError` naming the
-problem.
+variable names), the input of the DBN task and of any tabular-over-time task. ``Samples`` (named
+tensors that share their first dimension: ``x``/``y`` for a classifier, ``x``/``alpha``/``y``
+measurements for a PINN) lives in :mod:`taskdd.samples` and is re-exported here. Both validate on
+construction and raise :class:`DataError` naming the problem.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterator, Mapping, Sequence
 
 import numpy as np
@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 from taskdd.errors import DataError
+from taskdd.samples import Samples
 
 __all__ = ["Source", "Sources", "Samples"]
 
@@ -278,64 +279,3 @@ class Sources(Sequence[Source]):
     def __repr__(self) -> str:
         inner = ", ".join(f"{s.name}: {tuple(s.shape)}" for s in self._sources)
         return f"Sources({inner}; variables={list(self.variables)})"
-
-
-@dataclass(frozen=True)
-class Samples:
-    """Named tensors sharing their first dimension ``N`` (e.g. ``x [N, p]`` and ``y [N]``).
-
-    All float tensors must be finite. Use for i.i.d. data: regression, classification, PINN
-    measurements.
-    """
-
-    tensors: dict[str, Tensor] = field(default_factory=dict)
-
-    def __init__(self, **tensors):
-        if not tensors:
-            raise DataError("Samples needs at least one named tensor")
-        out: dict[str, Tensor] = {}
-        n = None
-        for k, v in tensors.items():
-            t = torch.as_tensor(v) if not isinstance(v, np.ndarray) else torch.from_numpy(np.ascontiguousarray(v))
-            if t.ndim == 0:
-                raise DataError(f"Samples[{k!r}] must have a first (sample) dimension, got a scalar")
-            if n is None:
-                n = t.shape[0]
-            elif t.shape[0] != n:
-                raise DataError(f"Samples[{k!r}] has {t.shape[0]} rows but the others have {n}")
-            if t.is_floating_point() and not torch.isfinite(t).all():
-                raise DataError(f"Samples[{k!r}] has {int((~torch.isfinite(t)).sum())} non-finite values")
-            out[k] = t
-        if n == 0:
-            raise DataError("Samples has 0 rows")
-        object.__setattr__(self, "tensors", out)
-
-    def __getitem__(self, k: str) -> Tensor:
-        try:
-            return self.tensors[k]
-        except KeyError:
-            raise DataError(f"Samples has no tensor {k!r}; it has {list(self.tensors)}") from None
-
-    def __contains__(self, k: str) -> bool:
-        return k in self.tensors
-
-    def __len__(self) -> int:
-        return next(iter(self.tensors.values())).shape[0]
-
-    def keys(self):
-        return self.tensors.keys()
-
-    @property
-    def device(self) -> torch.device:
-        return next(iter(self.tensors.values())).device
-
-    def to(self, device=None, dtype: torch.dtype | None = None) -> "Samples":
-        """Move every tensor; ``dtype`` applies to floating tensors only."""
-        return Samples(**{k: v.to(device=device, dtype=dtype if v.is_floating_point() else None)
-                          for k, v in self.tensors.items()})
-
-    def subset(self, index) -> "Samples":
-        return Samples(**{k: v[index] for k, v in self.tensors.items()})
-
-    def __repr__(self) -> str:
-        return "Samples(" + ", ".join(f"{k}: {tuple(v.shape)}" for k, v in self.tensors.items()) + ")"

@@ -9,6 +9,7 @@ __all__ = [
     "TaskError",
     "CheckpointError",
     "NonFiniteError",
+    "DataWarning",
 ]
 
 
@@ -34,3 +35,9 @@ class CheckpointError(TaskddError):
 
 class NonFiniteError(TaskddError, FloatingPointError):
     """A score or gradient became NaN or infinite during distillation."""
+
+
+class DataWarning(UserWarning):
+    """Data that taskdd can use but probably should not as it is (e.g. features far from
+    standardised). A Python warning: silence it with ``warnings.filterwarnings("ignore",
+    category=DataWarning)``."""

@@ -1,7 +1,8 @@
 """Classification data: reading ``(X, y)`` arrays or a DataFrame into ``Samples`` and checking it.
 
 The classifier tasks take ``Samples(x=[N, p] float, y=[N] long)`` with labels ``0..C-1``, every
-class present. :func:`as_samples` builds that from other inputs; :func:`check_samples` validates
+class present. :meth:`taskdd.Samples.from_dataframe` reads a table (the public way);
+:func:`as_samples` also takes ``(X, y)`` arrays; :func:`check_samples` validates
 it and returns ``C``. Both raise :class:`DataError` naming the problem.
 """
 
@@ -65,25 +66,20 @@ def as_samples(data, y=None, *, label: str = "label", what: str = "data") -> Sam
     """Classification data as ``Samples(x=[N, p] float, y=[N] long)``, validated.
 
     data: a ``Samples`` with ``x`` and ``y``; an array-like ``X [N, p]`` (numpy, torch, list)
-    with labels ``y [N]``; or a DataFrame whose column ``label`` holds the labels and whose
-    other columns are the features. Labels must be integers ``0..C-1``.
+    with integer labels ``y [N]`` in ``0..C-1``; or a DataFrame, read by the public
+    :meth:`Samples.from_dataframe` (column ``label`` holds the labels, mapped to codes; the
+    other columns are the features; warns when they are far from standardised).
     """
     if isinstance(data, Samples):
         if y is not None:
             raise DataError(f"{what}: give labels inside the Samples or as y, not both")
-        x, labels = data["x"], data["y"]
-    elif isinstance(data, pd.DataFrame):
-        if y is not None:
-            x, labels = data, y
-        else:
-            if label not in data.columns:
-                raise DataError(f"{what}: label column {label!r} is not a column; columns are {list(data.columns)}")
-            x, labels = data.drop(columns=[label]), data[label]
+        s = data
+    elif isinstance(data, pd.DataFrame) and y is None:
+        s = Samples.from_dataframe(data, label=label)
     else:
         if y is None:
             raise DataError(f"{what}: labels y are missing; pass (X, y), a Samples(x=..., y=...) or a DataFrame")
-        x, labels = data, y
-    s = Samples(x=_features(x, what), y=_labels(labels, what)) if not isinstance(data, Samples) else data
+        s = Samples(x=_features(data, what), y=_labels(y, what))
     check_samples(s, what)
     return s
 
