@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import operator
+
 import torch
 
 from taskdd.errors import ConfigError
@@ -25,7 +27,14 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
 
 
 def make_generator(seed: int) -> torch.Generator:
-    """A CPU generator seeded with ``seed`` (sample on CPU, then move: same seed, same data on any device)."""
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ConfigError(f"seed must be an int >= 0, got {seed!r}")
-    return torch.Generator(device="cpu").manual_seed(seed)
+    """A CPU generator seeded with ``seed`` (sample on CPU, then move: same seed, same data on any device).
+
+    seed: an integer in ``[0, 2**64)`` (Python or numpy int; bools and floats are refused).
+    """
+    try:
+        value = operator.index(seed) if not isinstance(seed, bool) else None
+    except TypeError:
+        value = None
+    if value is None or not 0 <= value < 2**64:
+        raise ConfigError(f"seed must be an int in [0, 2**64), got {seed!r}")
+    return torch.Generator(device="cpu").manual_seed(value)

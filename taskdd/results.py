@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import platform
+import stat
 import subprocess
 import tempfile
+import threading
 from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -17,7 +19,7 @@ import torch
 
 from taskdd.errors import ConfigError
 
-__all__ = ["atomic_write", "write_json", "versions", "git_commit", "ResultsTable", "RESULT_COLUMNS", "ensure_out_dir"]
+__all__ = ["atomic_write", "current_umask", "write_json", "versions", "git_commit", "ResultsTable", "RESULT_COLUMNS", "ensure_out_dir"]
 
 RESULT_COLUMNS = ["case", "method", "budget", "seed", "metric", "value"]
 
@@ -36,16 +38,47 @@ def ensure_out_dir(out: str | os.PathLike) -> Path:
     return p
 
 
+_UMASK_LOCK = threading.Lock()
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it where the OS allows (Linux: /proc/self/status);
+    elsewhere set and restored at once under a lock."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _UMASK_LOCK:
+        old = os.umask(0o077)
+        os.umask(old)
+    return old
+
+
+def _plain_open_mode(path: Path) -> int:
+    """The permission bits ``open(path, "w")`` would leave: an existing file keeps its own, a new
+    one gets ``0o666 & ~umask``."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return 0o666 & ~current_umask()
+
+
 @contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "w") -> Iterator[Any]:
     """Write to a temp file beside ``path`` and rename it into place on success.
 
-    A crash midway leaves the old file (or none), never a partial one.
+    A crash midway leaves the old file (or none), never a partial one. The file ends with the
+    permissions a plain ``open(path, "w")`` would give it (``0o666 & ~umask`` when new, its old
+    ones when replaced), not the private 0600 of a temp file.
     """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, mode) as f:
+            os.chmod(tmp, _plain_open_mode(path))
             yield f
             f.flush()
             os.fsync(f.fileno())

@@ -55,6 +55,9 @@ class RidgeRegressionTask(Task):
                             f"and y {tuple(sources['y'].shape)}")
         if budget > len(sources):
             raise ConfigError(f"budget {budget} is larger than the data ({len(sources)} rows)")
+        if self.ridge == 0 and budget <= sources["x"].shape[1]:
+            raise ConfigError(f"budget {budget} is too small for ridge=0: the unpenalised fit needs more rows than "
+                              f"the p={sources['x'].shape[1]} features (budget > p), or set ridge > 0")
 
     def init_synthetic(self, sources: Samples, budget: int, generator: torch.Generator) -> SyntheticSet:
         idx = torch.randperm(len(sources), generator=generator)[:budget].to(sources.device)
