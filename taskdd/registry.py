@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import logging
 from importlib.metadata import entry_points
 from typing import Any, Callable, Mapping, TypeVar
 
@@ -35,6 +36,7 @@ _BUILTIN_TASKS: dict[str, str] = {
 }
 
 
+log = logging.getLogger(__name__)
 _TASKS: dict[str, Callable[..., Any]] = {}
 _CASES: dict[str, Any] = {}
 T = TypeVar("T")
@@ -94,7 +96,10 @@ def check_options(what: str, cls: Any, options: Mapping[str, Any]) -> None:
 
 def _load_entry_points() -> None:
     for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name not in _TASKS:
+        if ep.name in _BUILTIN_TASKS:  # a built-in name is taken, imported yet or not
+            log.warning("entry point %r in group %r ignored: the name belongs to a built-in task", ep.value,
+                        ENTRY_POINT_GROUP)
+        elif ep.name not in _TASKS:
             obj = ep.load()
             if isinstance(obj, type) and ep.name not in _TASKS:
                 _TASKS[ep.name] = obj

@@ -111,3 +111,16 @@ def test_the_same_class_registers_twice_under_its_name():
         assert registry.register_task("mine")(cls) is cls and registry.register_task("mine")(cls) is cls
     finally:
         registry._TASKS.pop("mine", None)
+
+
+def test_an_entry_point_cannot_take_a_built_in_name(monkeypatch):
+    class FakeEntryPoint:
+        name, value = "dbn", "evil_plugin:DBN"
+
+        def load(self):
+            raise AssertionError("an entry point named after a built-in task was loaded")
+
+    monkeypatch.setattr(registry, "entry_points",
+                        lambda group: [FakeEntryPoint()] if group == registry.ENTRY_POINT_GROUP else [])
+    assert "dbn" in task_names()
+    assert registry._task_class("dbn").__module__ == "taskdd.tasks.dbn.task"

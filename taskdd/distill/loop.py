@@ -199,14 +199,18 @@ def distill(
     (the paper's algorithm), each part with its own optimiser state.
     lr_schedule: "constant" or "cosine" (the outer step size decays from ``lr`` to 0 over
     ``steps``: with a noisy hypergradient a constant step keeps the set moving at the end).
-    test / eval_every: with ``test``, the starting set is evaluated (the history's first row,
-    ``{"step": 0, "part": -1, "wall_time": 0.0, **metrics}``, no score), then every
-    ``eval_every`` steps (0 = never in between) and always the final set; never used for
-    training; ``wall_time`` excludes it. task.reset is called first, every call.
+    test / eval_every: with ``test``, the starting set is evaluated (the history's first row is
+    ``{"step": 0, "part": -1, "wall_time": 0.0, **metrics}``, without a score), then every
+    ``eval_every`` steps (0 = not in between), and the final set always (also after a callback
+    stops the loop); never used for training; ``wall_time`` excludes evaluation. A step row's
+    ``score`` is the objective the estimator computed at the start of that step.
+    The task is reset (:meth:`Task.reset`, with a generator derived from ``seed``) at the start
+    of every call, so a reused task object gives a fresh one's result.
     checkpoint_dir / checkpoint_every / resume: save the loop state every N steps; with
-    ``resume`` a run continues from the last checkpoint and ends identical (CPU) to one that
-    was never stopped. Raises NonFiniteError (with ``.result`` = the last good state) if a
-    score or gradient is non-finite.
+    ``resume`` a run continues from the last checkpoint (the task reset, then its saved state
+    loaded) and ends identical (CPU) to one that was never stopped; a checkpoint of other
+    settings is a CheckpointError. Raises NonFiniteError (with ``.result`` = the last good
+    state) if a score or gradient is non-finite.
     """
     task = _resolve_task(task, task_options)
     check_call(budget=budget, steps=steps, lr=lr, schedule=schedule, optimizer=optimizer, lr_schedule=lr_schedule,
@@ -219,9 +223,11 @@ def distill(
     task.reset(make_generator(derived_seed(seed, -1)))
     synthetic = _starting_set(task, sources, budget, gen, synthetic, dev, dtype)
     settings = DistillSettings(
-        task.name, task.config(), budget, method, dict(method_options or {}), steps, lr, seed, str(dev),
-        str(dtype or synthetic.parameters()[0].dtype), schedule, optimizer, lr_schedule, eval_every,
-        checkpoint_dir, checkpoint_every, resume)
+        task=task.name, task_config=task.config(), budget=budget, method=method,
+        method_options=dict(method_options or {}), steps=steps, lr=lr, seed=seed, device=str(dev),
+        dtype=str(dtype or synthetic.parameters()[0].dtype), schedule=schedule, optimizer=optimizer,
+        lr_schedule=lr_schedule, eval_every=eval_every, checkpoint_dir=checkpoint_dir,
+        checkpoint_every=checkpoint_every, resume=resume)
     state = LoopState(synthetic, settings.make_optimizers(synthetic), gen, task)
     if resume and (saved := load_checkpoint(checkpoint_dir, settings.fingerprint())) is not None:
         state.load_state_dict(saved)
