@@ -9,12 +9,14 @@ registered with :func:`register_task`.
 from __future__ import annotations
 
 import importlib
+import inspect
+import logging
 from importlib.metadata import entry_points
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Mapping, TypeVar
 
 from taskdd.errors import ConfigError
 
-__all__ = ["register_task", "get_task", "task_names", "register_case", "get_case", "case_names",
+__all__ = ["register_task", "get_task", "task_names", "check_options", "register_case", "get_case", "case_names",
            "ENTRY_POINT_GROUP", "CASE_ENTRY_POINT_GROUP"]
 
 ENTRY_POINT_GROUP = "taskdd.tasks"
@@ -34,14 +36,33 @@ _BUILTIN_TASKS: dict[str, str] = {
 }
 
 
+log = logging.getLogger(__name__)
 _TASKS: dict[str, Callable[..., Any]] = {}
 _CASES: dict[str, Any] = {}
 T = TypeVar("T")
 
 
-def register_task(name: str) -> Callable[[T], T]:
-    """Class decorator: ``@register_task("dbn")`` makes ``get_task("dbn", **kw)`` build it."""
+def _same_class(a: Any, b: Any) -> bool:
+    """The same class, or the same class defined again (a module reloaded or re-executed)."""
+    return a is b or (getattr(a, "__module__", None), getattr(a, "__qualname__", None)) == (
+        getattr(b, "__module__", None), getattr(b, "__qualname__", None))
+
+
+def register_task(name: str, *, replace: bool = False) -> Callable[[T], T]:
+    """Class decorator: ``@register_task("dbn")`` makes ``get_task("dbn", **kw)`` build it.
+
+    A name that is taken (registered, or a built-in task not imported yet) is a ConfigError
+    unless ``replace=True``; the same class registering again (its module reloaded) is fine.
+    """
     def deco(cls: T) -> T:
+        if not replace:
+            if name in _TASKS and not _same_class(_TASKS[name], cls):
+                raise ConfigError(f"task name {name!r} is taken by {_TASKS[name].__module__}."
+                                  f"{_TASKS[name].__qualname__}; pass replace=True to replace it or choose another")
+            builtin = _BUILTIN_TASKS.get(name)
+            if name not in _TASKS and builtin is not None and getattr(cls, "__module__", None) != builtin:
+                raise ConfigError(f"task name {name!r} is taken by the built-in task in {builtin}; "
+                                  "pass replace=True to replace it or choose another")
         _TASKS[name] = cls
         try:
             cls.name = name  # type: ignore[attr-defined]
@@ -51,9 +72,34 @@ def register_task(name: str) -> Callable[[T], T]:
     return deco
 
 
+def accepted_options(cls: Any) -> list[str] | None:
+    """The keyword arguments ``cls(...)`` accepts (None: any, or cannot tell)."""
+    try:
+        params = inspect.signature(cls).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return None
+    return [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
+def check_options(what: str, cls: Any, options: Mapping[str, Any]) -> None:
+    """ConfigError naming the options ``cls`` does not take (``what``: e.g. "task 'pinn'") and
+    listing the accepted ones. Checked before ``cls(**options)`` is called, so a TypeError raised
+    inside the class's own code is never mistaken for an unknown option."""
+    accepted = accepted_options(cls)
+    unknown = [k for k in options if accepted is not None and k not in accepted]
+    if unknown:
+        raise ConfigError(f"{what} got unknown option{'s' if len(unknown) > 1 else ''} "
+                          f"{', '.join(map(repr, unknown))}; accepted options: {', '.join(accepted) or '(none)'}")
+
+
 def _load_entry_points() -> None:
     for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name not in _TASKS:
+        if ep.name in _BUILTIN_TASKS:  # a built-in name is taken, imported yet or not
+            log.warning("entry point %r in group %r ignored: the name belongs to a built-in task", ep.value,
+                        ENTRY_POINT_GROUP)
+        elif ep.name not in _TASKS:
             obj = ep.load()
             if isinstance(obj, type) and ep.name not in _TASKS:
                 _TASKS[ep.name] = obj
@@ -79,8 +125,11 @@ def task_names() -> list[str]:
 
 
 def get_task(name: str, **kwargs) -> Any:
-    """Build the task registered as ``name`` with ``kwargs``."""
-    return _task_class(name)(**kwargs)
+    """Build the task registered as ``name`` with ``kwargs`` (an unknown option is a ConfigError
+    that lists the accepted ones)."""
+    cls = _task_class(name)
+    check_options(f"task {name!r}", cls, kwargs)
+    return cls(**kwargs)
 
 
 def register_case(case: Any) -> Any:

@@ -26,6 +26,10 @@ class Task(ABC):
 
     ``sources`` is whatever data object the task documents (``Sources`` for sequence tasks,
     ``Samples`` for i.i.d. tasks); the loop only moves it with ``.to(device, dtype)``.
+
+    A task that keeps state across steps (``fit`` advancing a pool of networks) implements
+    :meth:`reset`, :meth:`state_dict` and :meth:`load_state_dict`: ``distill`` resets the task
+    at the start of every call and restores its state from a checkpoint on resume.
     """
 
     #: registry name, set by :func:`taskdd.registry.register_task`
@@ -69,12 +73,22 @@ class Task(ABC):
     def project_(self, synthetic: SyntheticSet) -> None:
         """Put the synthetic set back into its feasible region in place (after each step)."""
 
+    # --- lifecycle: a task that keeps state across steps (e.g. a pool of networks) ------------
+    def reset(self, generator: torch.Generator) -> None:
+        """Return to the start state; called by distill before the first step.
+
+        :func:`taskdd.distill` calls it at the start of every call (``generator`` is derived
+        from the call's seed and is not the loop's), and on resume before
+        :meth:`load_state_dict`. A task object reused for a second ``distill`` must then give
+        the same result as a fresh one. Stateless tasks need nothing (the default).
+        """
+
     def state_dict(self) -> dict[str, Any]:
         """State a stateful task keeps across steps (e.g. a pool of networks), for checkpoints."""
         return {}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Inverse of :meth:`state_dict`."""
+        """Inverse of :meth:`state_dict` (called after :meth:`reset` on resume)."""
 
     def config(self) -> dict[str, Any]:
         """JSON-able settings, stored in ``run.json`` (dataclass fields by default)."""

@@ -6,6 +6,7 @@ New methods register with :func:`register_method`; the loop never branches on th
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
@@ -13,6 +14,7 @@ import torch
 from torch import Tensor
 
 from taskdd.errors import ConfigError, NonFiniteError, TaskError
+from taskdd.registry import check_options
 from taskdd.synthetic import SyntheticSet
 from taskdd.task import Task
 
@@ -44,10 +46,8 @@ def get_method(name: str, **options) -> Estimator:
     if name not in _METHODS:
         raise ConfigError(f"unknown method {name!r}; known methods: {', '.join(method_names())}")
     cls = _METHODS[name]
-    try:
-        return cls(**options)
-    except TypeError as e:
-        raise ConfigError(f"method {name!r} got bad options {sorted(options)}: {e}") from None
+    check_options(f"method {name!r}", cls, options)
+    return cls(**options)
 
 
 def _check_score(s: Any, task: Task) -> Tensor:
@@ -86,33 +86,44 @@ class ZerothOrderGradient:
     Both evaluations of a pair see the same random stream (common random numbers), so a
     stochastic learner's noise cancels in the difference. Works with any black-box ``fit``.
     directions: pairs per step; smoothing: mu, in the units of the synthetic values.
+    Cost: ``2 * directions`` objective evaluations per step (fit + score each), no backward
+    pass through ``fit``; the estimate's variance shrinks like ``dim / directions``. The
+    objectives run with grad mode on (a learner may use autograd inside ``fit``) but on
+    detached perturbed tensors, so no graph to the synthetic set is built.
     """
 
     directions: int = 8
     smoothing: float = 0.01
 
     def __post_init__(self):
-        if not isinstance(self.directions, int) or self.directions < 1:
+        if not isinstance(self.directions, int) or isinstance(self.directions, bool) or self.directions < 1:
             raise ConfigError(f"zeroth_order directions must be an int >= 1, got {self.directions!r}")
-        if not (self.smoothing > 0):
-            raise ConfigError(f"zeroth_order smoothing must be > 0, got {self.smoothing!r}")
+        if not (isinstance(self.smoothing, (int, float)) and not isinstance(self.smoothing, bool)
+                and math.isfinite(self.smoothing) and self.smoothing > 0):
+            raise ConfigError(f"zeroth_order smoothing must be a finite number > 0, got {self.smoothing!r}")
 
     def __call__(self, task, synthetic, sources, part, generator):
         base = [p.detach() for p in synthetic.parameters(part)]
         grads = [torch.zeros_like(p) for p in base]
         total = 0.0
         mu = self.smoothing
-        with torch.no_grad():
-            for _ in range(self.directions):
-                us = [torch.randn(p.shape, generator=generator, dtype=p.dtype).to(p.device) for p in base]
-                state = generator.get_state()
-                fp = _check_score(task.objective(synthetic.with_learnable([p + mu * u for p, u in zip(base, us)], part),
-                                                 sources, part=part, generator=generator), task)
-                generator.set_state(state)
-                fm = _check_score(task.objective(synthetic.with_learnable([p - mu * u for p, u in zip(base, us)], part),
-                                                 sources, part=part, generator=generator), task)
-                coef = (fp - fm) / (2 * mu)
-                for g, u in zip(grads, us):
-                    g.add_(coef * u)
-                total += 0.5 * float(fp + fm)
+        for _ in range(self.directions):
+            us = [torch.randn(p.shape, generator=generator, dtype=p.dtype).to(p.device) for p in base]
+            state = generator.get_state()
+            fp = self._value(task, synthetic, [p + mu * u for p, u in zip(base, us)], sources, part, generator)
+            generator.set_state(state)
+            fm = self._value(task, synthetic, [p - mu * u for p, u in zip(base, us)], sources, part, generator)
+            coef = (fp - fm) / (2 * mu)
+            for g, u in zip(grads, us):
+                g.add_(coef * u)
+            total += 0.5 * float(fp + fm)
         return total / self.directions, [g / self.directions for g in grads]
+
+    @staticmethod
+    def _value(task, synthetic, values, sources, part, generator) -> Tensor:
+        """The objective at the perturbed learnable tensors ``values`` (detached: no graph to the
+        synthetic set). Grad mode stays on, so a learner with its own inner autograd loop
+        (``torch.autograd.grad`` inside ``fit``) works; the value is returned detached."""
+        with torch.enable_grad():
+            s = task.objective(synthetic.with_learnable(values, part), sources, part=part, generator=generator)
+            return _check_score(s, task).detach()

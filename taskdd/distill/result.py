@@ -34,8 +34,10 @@ class DistillResult:
     """What :func:`taskdd.distill` returns.
 
     synthetic: the distilled set (detached, on CPU after ``load``); history: one dict per step
-    (``step``, ``part``, ``score``, ``wall_time`` and evaluation metrics where evaluated);
-    config: the call's settings; versions: library versions.
+    (``step``, ``part``, ``score``, ``wall_time`` and evaluation metrics where evaluated), after,
+    when ``distill`` had test data, a ``step`` 0 row with the starting set's metrics (no score;
+    :attr:`step_rows`, :attr:`n_steps` and :attr:`final_score` skip it); config: the call's
+    settings (:meth:`taskdd.distill.DistillSettings.config`); versions: library versions.
     """
 
     synthetic: SyntheticSet

@@ -258,6 +258,10 @@ class PINNTask(Task):
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.pool.load_state_dict(state.get("pool", {}))
 
+    def reset(self, generator: torch.Generator) -> None:
+        """Empty the network pool: the next ``fit`` creates it afresh (with its own generator)."""
+        self.pool.load_state_dict({})
+
     def config(self) -> dict[str, Any]:
         return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v)
                 for f in dataclasses.fields(self)}
