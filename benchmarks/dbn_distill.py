@@ -25,9 +25,9 @@ from taskdd.device import resolve_device
 from taskdd.tasks.dbn.task import DBNLikelihoodTask
 
 
-def time_to_reach(history: list[dict], target: float) -> float | None:
+def time_to_reach(rows: list[dict], target: float) -> float | None:
     """Wall time of the first evaluated step whose test LL is >= target (None = never)."""
-    return next((h["wall_time"] for h in history if h.get("test_ll", -float("inf")) >= target), None)
+    return next((h["wall_time"] for h in rows if h.get("test_ll", -float("inf")) >= target), None)
 
 
 def main(argv=None) -> int:
@@ -60,9 +60,9 @@ def main(argv=None) -> int:
                                          method_options=zo_opts, eval_every=1, **common)
     rows = {}
     for name, res in runs.items():
-        h = res.history
-        rows[name] = {"steps": len(h), "total_s": h[-1]["wall_time"], "per_step_s": h[-1]["wall_time"] / len(h),
-                      "final_test_ll": h[-1]["test_ll"], "time_to_target_s": time_to_reach(h, target)}
+        rows[name] = {"steps": res.n_steps, "total_s": res.wall_time, "per_step_s": res.wall_time / res.n_steps,
+                      "final_test_ll": res.history[-1]["test_ll"],
+                      "time_to_target_s": time_to_reach(res.step_rows, target)}
     t_ex = rows["exact"]["time_to_target_s"]
     t_zo = rows["zeroth_order"]["time_to_target_s"]
     t_pg = rows["pgmpy_zeroth_order"]["time_to_target_s"]
