@@ -15,7 +15,8 @@ from taskdd.errors import CheckpointError
 # a small dbn-merge: one seed, one budget, exact and zeroth-order, checkpointed every 5 steps
 ARGS = ["run", "dbn-merge", "--quick", "--quiet", "--checkpoint-every", "5",
         "--set", "seeds=1", "--set", "ipcs=3", "--set", "methods=exact,zeroth_order", "--set", "zo_seeds=1",
-        "--set", "n_per_source=300", "--set", "n_test=200", "--set", "steps=60", "--set", "zo_steps=40"]
+        "--set", "problem.n_per_source=300", "--set", "problem.n_test=200", "--set", "exact.steps=60",
+        "--set", "zeroth_order.steps=40"]
 
 
 def _cli(out, *extra, **kw):
