@@ -22,18 +22,20 @@ against alpha across both tails, where the distilled alphas went, the outer loss
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
-from typing import Any, Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 
 from data_gen.pinn import PINNProblem, curves, make_pinn_problem
-from taskdd import Samples, distill, make_generator
+from taskdd import Samples, make_generator
 from taskdd.cases import CaseStudy, RunContext
+from taskdd.study import Cell, Method, Study
 from taskdd.distill import LR_SCHEDULES
 from taskdd.errors import ConfigError
+from taskdd.overrides import check_names
 from taskdd.plots import curves as curve_plot
 from taskdd.plots import metric_vs_budget
 from taskdd.tasks.pinn import PINNTask, rel_l2_by_alpha, split_rel_l2
@@ -44,6 +46,7 @@ from taskdd.tasks.pinn.plots import alpha_histogram, error_vs_alpha, solution_at
 from taskdd.tasks.pinn.problems import PROBLEMS
 
 DISTILLED = ("distilled", "distilled_alpha_in_range", "distilled_mlp")
+_PER_SETTING = ("pde", "physics_range", "score_range")
 REFERENCES = ("all_data", "all_data_fullphys", "physics_only", "deepxde_all_data", "mlp_all_data", "zero",
               "alpha_agnostic")
 
@@ -62,9 +65,11 @@ class Config:
     to 9-37 within 300 steps at budgets 20 and 50 (the data-only networks' curvature blows up
     the score's PDE term), at 0.01 it stays near 1. n_train, quantile,
     alpha_limit, noise, n_test_alphas, n_test_x: the data (``data_gen.pinn.make_pinn_problem``).
-    width, depth, inner_lr, unroll, pool_size: the task's learner and pool; eval_models /
-    eval_steps: the evaluation protocol (also the deepxde reference's). plot_alpha: the test alpha
-    of the solution figure; grid_alphas / grid_x: the error-against-alpha curves."""
+    task: the :class:`PINNTask` settings (``--set task.width=64``): its learner and pool (width,
+    depth, inner_lr, unroll, pool_size, ...) and evaluation protocol (eval_models / eval_steps,
+    also the deepxde reference's); its pde, physics_range and score_range come from ``pdes`` and
+    the data, so they are not set here. plot_alpha: the test alpha of the solution figure;
+    grid_alphas / grid_x: the error-against-alpha curves."""
 
     pdes: tuple[str, ...] = ("poisson", "nonlinear")
     budgets: tuple[int, ...] = (10, 20, 50)
@@ -80,27 +85,22 @@ class Config:
     noise: float = 0.1
     n_test_alphas: int = 20
     n_test_x: int = 101
-    width: int = 32
-    depth: int = 2
-    inner_lr: float = 5e-3
-    unroll: int = 25
-    pool_size: int = 4
-    eval_models: int = 5
-    eval_steps: int = 2000
+    task: PINNTask = field(default_factory=PINNTask)
     plot_alpha: float = 2.0
     grid_alphas: int = 25
     grid_x: int = 51
 
     def __post_init__(self):
-        unknown = sorted(set(self.pdes) - set(PROBLEMS))
-        if unknown:
-            raise ConfigError(f"unknown pdes {unknown}; known pdes: {', '.join(PROBLEMS)}")
+        check_names("pdes", self.pdes, list(PROBLEMS))
         if not self.budgets or min(self.budgets) < 1 or max(self.budgets) > self.n_train:
             raise ConfigError(f"budgets must be in [1, n_train={self.n_train}], got {self.budgets!r}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ConfigError(f"lr_schedule must be one of {sorted(LR_SCHEDULES)}, got {self.lr_schedule!r}")
         if not set(self.ablation_budgets) <= set(self.budgets):
             raise ConfigError(f"ablation_budgets {self.ablation_budgets!r} must be among budgets {self.budgets!r}")
+        for name in _PER_SETTING:
+            if getattr(self.task, name) != getattr(PINNTask(), name):
+                raise ConfigError(f"task.{name} is set per PDE from pdes and the data; got {getattr(self.task, name)!r}")
 
 
 @dataclass(frozen=True)
@@ -134,21 +134,20 @@ def _setting(cfg: Config, pde: str, seed: int, device: torch.device) -> _Setting
                              quantile=cfg.quantile, alpha_limit=cfg.alpha_limit, noise=cfg.noise, seed=seed)
     prob = PINNProblem(prob.pde, prob.train.to(device), prob.test.to(device), prob.train_range, prob.test_range,
                        prob.alpha_range, prob.noise)
-    base = PINNTask(pde=pde, physics_range=prob.train_range, score_range=prob.alpha_range, width=cfg.width,
-                    depth=cfg.depth, inner_lr=cfg.inner_lr, unroll=cfg.unroll, pool_size=cfg.pool_size,
-                    eval_models=cfg.eval_models, eval_steps=cfg.eval_steps)
+    base = cfg.task.with_options(pde=pde, physics_range=prob.train_range, score_range=prob.alpha_range)
     alphas = torch.linspace(-cfg.alpha_limit, cfg.alpha_limit, cfg.grid_alphas, dtype=torch.float64)
     grid = curves(prob.pde, alphas, cfg.grid_x).to(device, torch.float32)
     plot = curves(prob.pde, torch.tensor([cfg.plot_alpha], dtype=torch.float64), cfg.grid_x).to(device, torch.float32)
     return _Setting(prob, base, grid, cfg.grid_x, plot, seed)
 
 
-def _references(s: _Setting) -> dict[str, Callable[[], dict]]:
+def _references(s: _Setting) -> list[Method]:
+    """The references without a budget, judged by the same protocol."""
     train = s.prob.train
     x, a, y = train["x"], train["alpha"], train["y"]
     full = s.task(physics_range=s.prob.alpha_range)
     none = empty_set(x)
-    return {
+    work = {
         "all_data": lambda: s.train_and_judge(s.base, x, a, y),
         "all_data_fullphys": lambda: s.train_and_judge(full, x, a, y),
         "physics_only": lambda: s.train_and_judge(full, none["x"], none["alpha"], none["y"]),
@@ -158,19 +157,24 @@ def _references(s: _Setting) -> dict[str, Callable[[], dict]]:
         "zero": lambda: s.judge(zero_predictor),
         "alpha_agnostic": lambda: s.judge(AlphaAgnosticFit.fit(train)),
     }
+    return [Method(name, lambda c, fn=fn: fn(), budgeted=False) for name, fn in work.items()]
 
 
-def _distilled(cfg: Config, ctx: RunContext, s: _Setting, method: str, budget: int, key: str) -> dict[str, Any]:
+def _distilled(cfg: Config, study: Study, s: _Setting, method: str) -> Method:
+    """``method`` (one of DISTILLED) at each budget: a distillation judged like the references."""
     task = {"distilled": s.base, "distilled_alpha_in_range": s.task(alpha_in_range=True),
             "distilled_mlp": s.task(learner="mlp")}[method]
     lr = cfg.mlp_lr if method == "distilled_mlp" else cfg.lr
-    res = distill(task, s.prob.train, budget, steps=cfg.steps, lr=lr, lr_schedule=cfg.lr_schedule, seed=s.seed,
-                  device=ctx.device, quiet=ctx.quiet, **ctx.checkpointing(key))
-    syn = res.synthetic
-    out = s.train_and_judge(task, syn["x"], syn["alpha"], syn["y"])
-    return {**out, "set": {k: syn[k].detach().cpu().tolist() for k in ("x", "alpha", "y")},
-            "scores": [h["score"] for h in res.history],
-            "wall_time_s": res.history[-1]["wall_time"] if res.history else 0.0}
+
+    def evaluate(res) -> dict[str, Any]:
+        syn = res.synthetic
+        return {**s.train_and_judge(task, syn["x"], syn["alpha"], syn["y"]),
+                "set": {k: syn[k].detach().cpu().tolist() for k in ("x", "alpha", "y")},
+                "scores": [h["score"] for h in res.step_rows]}
+
+    when = (lambda c: c.budget in cfg.ablation_budgets) if method == "distilled_alpha_in_range" else None
+    return Method(method, lambda c: study.distill(c, task, s.prob.train, steps=cfg.steps, lr=lr,
+                                                  lr_schedule=cfg.lr_schedule, evaluate=evaluate), when=when)
 
 
 def _table(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
@@ -214,38 +218,24 @@ def _figures(cfg: Config, ctx: RunContext, pde: str, units: dict, s0: _Setting) 
                                      title=f"{pde}: OOD relative L2 error"), f"{pde}_test_rel_l2")
 
 
-def _seed_units(cfg: Config, ctx: RunContext, pde: str, seed: int) -> tuple[_Setting, dict]:
-    """Every method's unit for one PDE and seed, keyed by ``(method, budget)``."""
-    s = _setting(cfg, pde, seed, ctx.device)
-    got: dict = {}
-    for method, fn in _references(s).items():
-        got[(method, None)] = ctx.unit(f"{pde}_seed{seed}_{method}", fn)
-    for b in cfg.budgets:
-        init = s.base.init_synthetic(s.prob.train, b, make_generator(seed))
-        got[("random_subset", b)] = ctx.unit(
-            f"{pde}_seed{seed}_b{b}_random_subset",
-            lambda: s.train_and_judge(s.base, init["x"], init["alpha"], init["y"]))
-        for method in DISTILLED:
-            if method == "distilled_alpha_in_range" and b not in cfg.ablation_budgets:
-                continue
-            key = f"{pde}_seed{seed}_b{b}_{method}"
-            got[(method, b)] = ctx.unit(key, lambda: _distilled(cfg, ctx, s, method, b, key))
-    return s, got
+def _random_subset(s: _Setting) -> Method:
+    """The distillation's starting point (the task's ``init_synthetic``), judged as is."""
+    def work(c: Cell) -> dict[str, Any]:
+        init = s.base.init_synthetic(s.prob.train, c.budget, make_generator(c.seed))
+        return s.train_and_judge(s.base, init["x"], init["alpha"], init["y"])
+    return Method("random_subset", work)
 
 
 def run(cfg: Config, ctx: RunContext) -> None:
     """Seeds in the outer loop: after each seed results.csv, the figures and the tables are
     rewritten, so a run stopped early leaves complete results for the seeds it finished."""
+    study = Study(ctx)
     units: dict[str, dict[int, dict]] = {pde: {} for pde in cfg.pdes}
-    for seed in range(ctx.seed, ctx.seed + cfg.seeds):
+    for seed in study.seeds(cfg.seeds):
         for pde in cfg.pdes:
-            case = f"{ctx.case}:pde={pde}"
-            s, got = _seed_units(cfg, ctx, pde, seed)
-            for (method, b), u in got.items():
-                ctx.results.add(method, b, seed, u["metrics"], case=case)
-                if "wall_time_s" in u:
-                    ctx.timings.add(method, b, seed, {"wall_time_s": u["wall_time_s"]}, case=case)
-            units[pde][seed] = got
+            s = _setting(cfg, pde, seed, ctx.device)
+            methods = [*_references(s), _random_subset(s), *(_distilled(cfg, study, s, m) for m in DISTILLED)]
+            units[pde][seed] = study.block(methods, seed=seed, budgets=cfg.budgets, setting=f"pde={pde}")
             _figures(cfg, ctx, pde, units[pde], s)
             ctx.echo(f"{pde} seed {seed} done")
         ctx.results.save(ctx.out / "results.csv")
@@ -258,8 +248,8 @@ def run(cfg: Config, ctx: RunContext) -> None:
 
 CASE = CaseStudy("pinn-ood", Config, run,
                  quick={"seeds": 1, "budgets": (10,), "ablation_budgets": (10,), "steps": 30, "n_train": 60, "n_test_alphas": 4, "n_test_x": 21,
-                        "eval_models": 2, "eval_steps": 300, "grid_alphas": 9, "grid_x": 21, "unroll": 10,
-                        "pool_size": 2},
+                        "task.eval_models": 2, "task.eval_steps": 300, "grid_alphas": 9, "grid_x": 21,
+                        "task.unroll": 10, "task.pool_size": 2},
                  description="PINN measurements distilled for out-of-distribution boundary conditions (Fig. 5)")
 
 if __name__ == "__main__":

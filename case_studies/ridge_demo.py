@@ -9,12 +9,11 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
-import torch
-
 from data_gen.regression import make_regression
 from taskdd import distill, make_generator
 from taskdd.cases import CaseStudy, RunContext
 from taskdd.plots import metric_vs_budget
+from taskdd.study import Method, Study
 from taskdd.synthetic import SyntheticSet
 from taskdd.tasks.ridge import RidgeRegressionTask
 
@@ -37,26 +36,26 @@ class Config:
 
 def run(cfg: Config, ctx: RunContext) -> None:
     task = RidgeRegressionTask()
-    for seed in range(ctx.seed, ctx.seed + cfg.seeds):
+    study = Study(ctx)
+    for seed in study.seeds(cfg.seeds):
         prob = make_regression(cfg.n_train, cfg.n_test, cfg.p, cfg.noise, seed=seed)
+        test = prob.test.to(ctx.device)
+
+        def judge(s: SyntheticSet, test=test) -> dict:
+            return {"metrics": task.evaluate(s, test)}
+
+        def distilled(method: str, steps: int, opts: dict | None, prob=prob, judge=judge) -> Method:
+            return Method(f"distilled_{method}", lambda c: study.distill(
+                c, task, prob.train, method=method, steps=steps, lr=cfg.lr, method_options=opts,
+                evaluate=lambda r: judge(r.synthetic)))
+
         full = SyntheticSet([{"x": prob.train["x"], "y": prob.train["y"]}], learnable=[])
-        ctx.results.add("full", None, seed, task.evaluate(full, prob.test))
-        for b in cfg.budgets:
-            init = task.init_synthetic(prob.train, b, make_generator(seed))
-            ctx.results.add("random", b, seed, task.evaluate(init, prob.test))
-            for method, steps, opts in (("exact", cfg.steps, None),
-                                        ("zeroth_order", cfg.zo_steps, {"directions": cfg.zo_directions})):
-                key = f"{method}_b{b}_seed{seed}"
-
-                def work():
-                    res = distill(task, prob.train, b, method=method, steps=steps, lr=cfg.lr, seed=seed,
-                                  device=ctx.device, method_options=opts, quiet=ctx.quiet, **ctx.checkpointing(key))
-                    return {"metrics": task.evaluate(res.synthetic, prob.test.to(ctx.device)),
-                            "wall_time_s": res.history[-1]["wall_time"]}
-
-                out = ctx.unit(key, work)
-                ctx.results.add(f"distilled_{method}", b, seed, out["metrics"])
-                ctx.timings.add(f"distilled_{method}", b, seed, {"wall_time_s": out["wall_time_s"]})
+        study.block([Method("full", lambda c, full=full: judge(full), budgeted=False),
+                     Method("random", lambda c, prob=prob: judge(task.init_synthetic(prob.train, c.budget,
+                                                                                      make_generator(c.seed)))),
+                     distilled("exact", cfg.steps, None),
+                     distilled("zeroth_order", cfg.zo_steps, {"directions": cfg.zo_directions})],
+                    seed=seed, budgets=cfg.budgets)
         ctx.echo(f"seed {seed} done")
     ctx.report(ctx.results.summary("test_mse").to_string())
     ctx.save_figure(metric_vs_budget(ctx.results.frame(), "test_mse", title="ridge: test MSE"), "test_mse")

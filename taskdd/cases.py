@@ -1,9 +1,12 @@
 """Case studies: a frozen config dataclass + a run function, dispatched by name from the CLI.
 
-A case study module defines ``Config`` (frozen dataclass with documented defaults), a
-``run(config, ctx)`` function that adds rows to ``ctx.results`` and saves figures through
-``ctx``, and registers ``CaseStudy(name, Config, run, quick=...)``. :func:`run_case` does the
-rest: overrides from ``--set key=value``, the output folder, results.csv and run.json.
+A case study module defines ``Config`` (frozen dataclass with documented defaults; a task's own
+settings embedded as one dataclass field, reached with dotted ``--set`` keys), a
+``run(config, ctx)`` function that runs its grid through :class:`taskdd.study.Study` (or adds rows
+to ``ctx.results`` itself) and saves figures through ``ctx``, and registers
+``CaseStudy(name, Config, run, quick=...)``. :func:`run_case` does the rest: overrides from
+``--set key=value`` (:mod:`taskdd.overrides`), the output folder, results.csv and run.json.
+It never changes torch's thread count; run.json records the count it ran with.
 """
 
 from __future__ import annotations
@@ -14,8 +17,6 @@ import logging
 import re
 import sys
 import time
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -23,7 +24,8 @@ from typing import Any, Callable, Mapping, Sequence
 import torch
 
 from taskdd.device import resolve_device
-from taskdd.errors import CheckpointError, ConfigError
+from taskdd.errors import CheckpointError, ConfigError, TaskError
+from taskdd.overrides import apply_overrides, parse_overrides
 from taskdd.registry import get_case, register_case
 from taskdd.results import ResultsTable, ensure_out_dir, git_commit, versions, write_json
 
@@ -35,7 +37,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class CaseStudy:
     """name: CLI name; config_cls: frozen dataclass; run(config, ctx); quick: the ``--quick``
-    settings (field -> value) applied before user overrides."""
+    settings (field or dotted ``group.field`` -> value) applied before user overrides."""
 
     name: str
     config_cls: type
@@ -80,7 +82,11 @@ class RunContext:
                 return json.loads(path.read_text())["value"]
             except (json.JSONDecodeError, KeyError, UnicodeDecodeError):
                 raise CheckpointError(f"unit file {str(path)!r} is corrupt; delete it to recompute") from None
-        value = json.loads(json.dumps(fn(), sort_keys=True))  # fresh and resumed runs see the same data
+        try:  # fresh and resumed runs see the same data
+            value = json.loads(json.dumps(fn(), sort_keys=True))
+        except TypeError as e:
+            raise TaskError(f"unit {key!r} returned data that JSON cannot hold ({e}); return lists, dicts, "
+                            "str, int and float") from None
         path.parent.mkdir(exist_ok=True)
         write_json(path, {"key": key, "value": value})
         return value
@@ -120,7 +126,8 @@ class RunContext:
         self.timings.save(self.out / "timings.csv")
         write_json(self.out / "run.json", {
             "case": self.case, "config": dataclasses.asdict(config), "quick": self.quick, "seed": self.seed,
-            "device": str(self.device), "versions": versions(), "git_commit": git_commit(),
+            "device": str(self.device), "torch_threads": torch.get_num_threads(), "versions": versions(),
+            "git_commit": git_commit(),
             "wall_time_s": time.time() - started, "argv": sys.argv, **self.extra})
 
 
@@ -128,70 +135,27 @@ def _safe(key: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.=-]+", "_", key)
 
 
-def _field_types(cls: type) -> dict[str, Any]:
-    hints = typing.get_type_hints(cls)
-    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(d, dict):
+        return {prefix[:-1]: d}
+    return {k: v for key, val in d.items() for k, v in _flatten(val, f"{prefix}{key}.").items()}
 
 
-def _parse_value(key: str, text: str, tp: Any) -> Any:
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
-    if origin in (typing.Union, types.UnionType):
-        if text.lower() == "none" and type(None) in args:
-            return None
-        for a in args:
-            if a is not type(None):
-                return _parse_value(key, text, a)
-    if origin in (tuple, list):
-        inner = args[0] if args else str
-        vals = tuple(_parse_value(key, t.strip(), inner) for t in text.split(",") if t.strip())
-        return vals if origin is tuple else list(vals)
-    if origin is typing.Literal:
-        if text not in [str(a) for a in args]:
-            raise ConfigError(f"--set {key}={text!r}: accepted values are {list(args)}")
-        return next(a for a in args if str(a) == text)
+def _check_resume(out: Path, now: dict) -> None:
+    """CheckpointError unless ``out`` holds a run started with exactly the settings ``now``."""
+    path = out / "run.started.json"
+    if not path.exists():
+        raise CheckpointError(f"nothing to resume in {str(out)!r}: no run was started there")
     try:
-        if tp is bool:
-            low = text.lower()
-            if low in ("1", "true", "yes", "on"):
-                return True
-            if low in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(text)
-        if tp in (int, float, str):
-            return tp(text)
-    except ValueError:
-        raise ConfigError(f"--set {key}={text!r}: expected {tp.__name__}") from None
-    raise ConfigError(f"--set {key}: fields of type {tp} cannot be set from the command line")
-
-
-def parse_overrides(config_cls: type, items: Sequence[str]) -> dict[str, Any]:
-    """``["key=value", ...]`` -> typed field values; ConfigError names a bad key or value."""
-    types_ = _field_types(config_cls)
-    out: dict[str, Any] = {}
-    for item in items:
-        if "=" not in item:
-            raise ConfigError(f"--set takes key=value, got {item!r}")
-        key, text = item.split("=", 1)
-        key = key.strip()
-        if key not in types_:
-            raise ConfigError(f"unknown --set key {key!r}; accepted keys: {', '.join(sorted(types_))}")
-        out[key] = _parse_value(key, text.strip(), types_[key])
-    return out
-
-
-def apply_overrides(config: Any, overrides: Mapping[str, Any]) -> Any:
-    """``dataclasses.replace`` that names an unknown key and runs the config's validation."""
-    names = {f.name for f in dataclasses.fields(config)}
-    unknown = sorted(set(overrides) - names)
-    if unknown:
-        raise ConfigError(f"unknown config keys {unknown}; accepted keys: {', '.join(sorted(names))}")
-    try:
-        return dataclasses.replace(config, **overrides)
-    except (TypeError, ValueError) as e:
-        if isinstance(e, ConfigError):
-            raise
-        raise ConfigError(f"bad config: {e}") from None
+        prev = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise CheckpointError(f"{str(path)!r} is corrupt; the run cannot be resumed") from None
+    old, new = _flatten(prev), _flatten(json.loads(json.dumps(now)))
+    changed = sorted(k for k in set(old) | set(new) if old.get(k, "<unset>") != new.get(k, "<unset>"))
+    if changed:
+        what = ", ".join(f"{k}: {old.get(k, '<unset>')!r} -> {new.get(k, '<unset>')!r}" for k in changed[:5])
+        raise CheckpointError(f"the run in {str(out)!r} was started with other settings ({what}); resume it with "
+                              "the same case, --quick, --seed and --set values")
 
 
 def run_case(name: str, *, out: str | Path, quick: bool = False, device: str = "auto", seed: int = 0,
@@ -214,17 +178,11 @@ def run_case(name: str, *, out: str | Path, quick: bool = False, device: str = "
     cfg = apply_overrides(cfg, ov)
     dev = resolve_device(device)
     outp = ensure_out_dir(out)
-    if resume and not (outp / "run.started.json").exists():
-        raise CheckpointError(f"nothing to resume in {str(outp)!r}: no run was started there")
+    started_with = {"case": name, "quick": quick, "seed": seed, "config": dataclasses.asdict(cfg)}
     if resume:
-        prev = json.loads((outp / "run.started.json").read_text())
-        now = {"case": name, "quick": quick, "seed": seed, "config": dataclasses.asdict(cfg)}
-        if json.loads(json.dumps(now)) != prev:
-            raise CheckpointError(f"the run in {str(outp)!r} was started with other settings; resume it with the same "
-                                  "case, --quick, --seed and --set values")
+        _check_resume(outp, started_with)
     else:
-        write_json(outp / "run.started.json", {"case": name, "quick": quick, "seed": seed,
-                                                "config": dataclasses.asdict(cfg)})
+        write_json(outp / "run.started.json", started_with)
     ctx = RunContext(case=name, out=outp, device=dev, seed=seed, quick=quick, quiet=quiet,
                      results=ResultsTable(name), resume=resume, checkpoint_every=checkpoint_every)
     started = time.time()

@@ -1,4 +1,11 @@
-"""The ``taskdd`` command: ``info``, ``run CASE``. Errors become one line and exit code 2."""
+"""The ``taskdd`` command: ``info``, ``run CASE``, ``distill``, ``sweep``. Errors become one line
+and exit code 2.
+
+Threads: ``run``, ``distill`` and ``sweep`` set torch's CPU thread count (per process; a sweep's
+per worker) from ``--threads N``, else the environment variable ``TASKDD_THREADS``, else 1: the
+problems here are small, and on a shared machine two threads can make them many times slower
+than one. ``--threads 0`` keeps torch's own default (one per core). The library never changes it.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +15,38 @@ import os
 import sys
 from typing import Sequence
 
-from taskdd.errors import TaskddError
+from taskdd.errors import ConfigError, TaskddError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "THREADS_ENV"]
+
+#: environment variable giving the default of ``--threads``
+THREADS_ENV = "TASKDD_THREADS"
+
+
+def _thread_count(value: int | None) -> int:
+    """``--threads``, else ``$TASKDD_THREADS``, else 1; 0 = torch's default."""
+    source = "--threads"
+    if value is None:
+        text = os.environ.get(THREADS_ENV, "").strip()
+        if not text:
+            return 1
+        source = THREADS_ENV
+        try:
+            value = int(text)
+        except ValueError:
+            raise ConfigError(f"{THREADS_ENV}={text!r}: expected an int >= 0 (0 = torch's default)") from None
+    if value < 0:
+        raise ConfigError(f"{source} {value}: expected an int >= 0 (0 = torch's default)")
+    return value
+
+
+def _use_threads(args) -> int:
+    """Set torch's thread count for this process as the command line asks; returns it."""
+    import torch
+    n = _thread_count(args.threads)
+    if n:
+        torch.set_num_threads(n)
+    return torch.get_num_threads()
 
 
 def _cmd_info(args) -> int:
@@ -31,6 +67,7 @@ def _cmd_info(args) -> int:
 
 def _cmd_run(args) -> int:
     from taskdd.cases import run_case
+    _use_threads(args)
     out = args.out or os.path.join("runs", args.case)
     ctx = run_case(args.case, out=out, quick=args.quick, device=args.device, seed=args.seed,
                    overrides=args.set or [], quiet=args.quiet, resume=args.resume,
@@ -41,13 +78,14 @@ def _cmd_run(args) -> int:
 
 def _cmd_distill(args) -> int:
     from taskdd.tasks.dbn.user_data import distill_csv
+    threads = _use_threads(args)
     if args.task != "dbn":
-        from taskdd.errors import ConfigError
         raise ConfigError(f"taskdd distill reads CSV sequence data for the 'dbn' task only, got --task {args.task!r}")
     summary = distill_csv(args.data, id_col=args.id_col, time_col=args.time_col, budget=args.budget, out=args.out,
                           structure=args.structure, noise=args.noise, steps=args.steps, lr=args.lr, seed=args.seed,
                           device=args.device, method=args.method, checkpoint_every=args.checkpoint_every,
                           resume=args.resume, quiet=args.quiet)
+    _add_to_run_json(os.path.join(args.out, "run.json"), {"torch_threads": threads})
     print("mean log-likelihood per sequence on your sources:")
     for k, v in summary["source_ll"].items():
         print(f"  {k:22s} {v:.4f}")
@@ -55,13 +93,26 @@ def _cmd_distill(args) -> int:
     return 0
 
 
+def _add_to_run_json(path: str, extra: dict) -> None:
+    import json
+    from pathlib import Path
+
+    from taskdd.results import write_json
+    write_json(path, {**json.loads(Path(path).read_text()), **extra})
+
+
 def _cmd_sweep(args) -> int:
     from taskdd.sweep import sweep
     frame = sweep(args.case, out=args.out, seeds=args.seeds, grid=args.set or [], engine=args.engine,
                   quick=args.quick, device=args.device, base_seed=args.seed, workers=args.workers,
-                  address=args.address)
+                  address=args.address, threads=_thread_count(args.threads))
     print(f"{len(frame)} rows from {frame.case.nunique()} settings x {args.seeds} seeds -> {args.out}/results.csv")
     return 0
+
+
+def _threads_option(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--threads", type=int, metavar="N",
+                   help=f"torch CPU threads {what} (default: ${THREADS_ENV}, else 1; 0 = torch's default)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="checkpoint each distillation every N steps (default: never)")
     r.add_argument("--resume", action="store_true",
                    help="continue a killed run in --out: finished pieces are reused, distillations resume")
+    _threads_option(r, "for the run")
     r.set_defaults(fn=_cmd_run)
 
     d = sub.add_parser("distill", help="distil your own CSV sources (NaN = missing) for a DBN")
@@ -102,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--checkpoint-every", type=int, default=0, metavar="N")
     d.add_argument("--resume", action="store_true")
     d.add_argument("--quiet", action="store_true")
+    _threads_option(d, "for the run")
     d.set_defaults(fn=_cmd_distill)
 
     s = sub.add_parser("sweep", help="run a case over a grid of settings and seeds, in parallel")
@@ -116,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quick", action="store_true")
     s.add_argument("--device", default="cpu", help="cpu (default) | cuda | auto")
     s.add_argument("--out", required=True)
+    _threads_option(s, "per worker")
     s.set_defaults(fn=_cmd_sweep)
     return p
 

@@ -4,7 +4,8 @@ Engines: ``local`` (processes on this machine) and ``ray`` (a local Ray runtime 
 in-process, or an existing cluster given by ``address``; needs the ``ray`` extra). Each grid
 point and seed is one ordinary case run in ``out/runs/<point>_seed<k>``; the combined
 ``out/results.csv`` tags rows with the point in the ``case`` column and is sorted, so both
-engines write identical files.
+engines write identical files. Each worker runs with ``threads`` torch threads (default 1: many
+small problems side by side are much faster that way than competing for the cores).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from taskdd.cases import _field_types, parse_overrides, run_case
+from taskdd.cases import run_case
+from taskdd.overrides import field_type, field_types, parse_overrides
 from taskdd.errors import ConfigError
 from taskdd.registry import get_case
 from taskdd.results import RESULT_COLUMNS, atomic_write, ensure_out_dir, versions, write_json
@@ -32,20 +34,17 @@ ENGINES = ("local", "ray")
 
 
 def expand_grid(config_cls: type, items: Sequence[str]) -> list[dict[str, Any]]:
-    """``["noise=0.1,0.3", "ipcs=2,5|10"]`` -> the product of typed settings.
+    """``["noise=0.1,0.3", "ipcs=2,5|10", "task.width=32,64"]`` -> the product of typed settings.
 
     Scalar fields split their alternatives on ``,``; tuple/list fields (whose own values use
-    ``,``) split alternatives on ``|``.
+    ``,``) split alternatives on ``|``. Dotted keys reach nested config dataclasses.
     """
-    types_ = _field_types(config_cls)
     axes: list[list[dict[str, Any]]] = []
     for item in items:
         if "=" not in item:
             raise ConfigError(f"--set takes key=value[,value...], got {item!r}")
         key, text = (t.strip() for t in item.split("=", 1))
-        if key not in types_:
-            raise ConfigError(f"unknown --set key {key!r}; accepted keys: {', '.join(sorted(types_))}")
-        tp = str(types_[key])
+        tp = str(field_type(config_cls, key))
         sep = "|" if ("tuple" in tp or "list" in tp) else ","
         alts = [a.strip() for a in text.split(sep) if a.strip()]
         if not alts:
@@ -63,7 +62,8 @@ def _label(point: dict[str, Any]) -> str:
 def _run_job(job: dict[str, Any]) -> list[dict]:
     """One grid point and seed (top level, so process pools and Ray can ship it)."""
     import torch
-    torch.set_num_threads(1)
+    if job["threads"]:
+        torch.set_num_threads(job["threads"])
     ctx = run_case(job["case"], out=job["out"], quick=job["quick"], device=job["device"], seed=job["seed"],
                    overrides=job["overrides"], quiet=True)
     frame = ctx.results.frame()
@@ -95,11 +95,12 @@ def _run_ray(jobs: list[dict], workers: int, address: str | None) -> list[list[d
 
 def sweep(case: str, *, out: str | os.PathLike, seeds: int = 1, grid: Sequence[str] = (), engine: str = "local",
           quick: bool = False, device: str = "cpu", base_seed: int = 0, workers: int | None = None,
-          address: str | None = None) -> pd.DataFrame:
+          address: str | None = None, threads: int = 1) -> pd.DataFrame:
     """Run ``case`` for every grid point x seed; write ``out/results.csv`` and ``out/sweep.json``.
 
     Each run uses one seed (``seeds`` field of the case's config set to 1 where it has one) and
-    one torch thread. Returns the combined results.
+    ``threads`` torch threads in its worker process (0: torch's default, one per core); the
+    calling process's thread count is left alone. Returns the combined results.
     """
     if engine not in ENGINES:
         raise ConfigError(f"unknown engine {engine!r}; known engines: {', '.join(ENGINES)}")
@@ -107,12 +108,14 @@ def sweep(case: str, *, out: str | os.PathLike, seeds: int = 1, grid: Sequence[s
         raise ConfigError(f"seeds must be an int >= 1, got {seeds!r}")
     if workers is not None and workers < 1:
         raise ConfigError(f"workers must be >= 1, got {workers!r}")
+    if not isinstance(threads, int) or isinstance(threads, bool) or threads < 0:
+        raise ConfigError(f"threads must be an int >= 0 (0 = torch's default), got {threads!r}")
     cfg_cls = get_case(case).config_cls
     points = expand_grid(cfg_cls, grid)
-    one_seed = {"seeds": 1} if "seeds" in _field_types(cfg_cls) else {}
+    one_seed = {"seeds": 1} if "seeds" in field_types(cfg_cls) else {}
     root = ensure_out_dir(out)
     jobs = [{"case": case, "out": str(root / "runs" / f"{_label(p)}_seed{s}"), "quick": quick, "device": device,
-             "seed": s, "overrides": {**p, **one_seed}, "label": _label(p)}
+             "seed": s, "overrides": {**p, **one_seed}, "label": _label(p), "threads": threads}
             for p in points for s in range(base_seed, base_seed + seeds)]
     workers = workers or min(len(jobs), os.cpu_count() or 1)
     t0 = time.time()
@@ -124,6 +127,6 @@ def sweep(case: str, *, out: str | os.PathLike, seeds: int = 1, grid: Sequence[s
         frame.to_csv(f, index=False, float_format="%.10g")
     write_json(Path(root) / "sweep.json", {"case": case, "grid": list(grid), "points": [_label(p) for p in points],
                                            "seeds": seeds, "base_seed": base_seed, "engine": engine,
-                                           "workers": workers, "quick": quick, "device": device,
+                                           "workers": workers, "threads": threads, "quick": quick, "device": device,
                                            "wall_time_s": time.time() - t0, "versions": versions()})
     return frame

@@ -1,13 +1,25 @@
+import json
 import subprocess
 import sys
 
 import pandas as pd
 import pytest
+import torch
 
 from taskdd.cases import parse_overrides
 from taskdd.cli import main
 from taskdd.errors import ConfigError
 from case_studies.ridge_demo import Config
+
+TINY = ["--quick", "--quiet", "--set", "seeds=1", "--set", "steps=5", "--set", "zo_steps=5"]
+
+
+@pytest.fixture(autouse=True)
+def _restore_torch_threads():
+    """main() sets torch's thread count, as the command should; put the test process's back."""
+    n = torch.get_num_threads()
+    yield
+    torch.set_num_threads(n)
 
 
 def _cli(*args):
@@ -36,6 +48,8 @@ def test_run_writes_results_and_run_json(tmp_path):
     (["run", "ridge-demo", "--set", "seeds=two"], "expected int"),
     (["run", "ridge-demo", "--set", "seeds"], "key=value"),
     (["run", "ridge-demo", "--device", "tpu"], "device"),
+    (["run", "pinn-ood", "--set", "task.widht=3"], "unknown --set key 'task.widht'; accepted keys under 'task': "),
+    (["run", "ridge-demo", "--threads", "-1"], "--threads -1: expected an int >= 0"),
 ])
 def test_bad_cli_input_is_one_line_and_exit_2(args, needle, capsys, tmp_path):
     assert main([*args, "--out", str(tmp_path)]) == 2
@@ -55,3 +69,20 @@ def test_overrides_parse_with_the_field_types():
     assert ov == {"budgets": (2, 4), "lr": 0.1, "seeds": 3}
     with pytest.raises(ConfigError, match="accepted keys"):
         parse_overrides(Config, ["nope=1"])
+
+
+@pytest.mark.parametrize("flag, env, expected", [([], None, 1), (["--threads", "2"], "3", 2), ([], "3", 3)])
+def test_threads_default_to_one_and_are_recorded(flag, env, expected, tmp_path, monkeypatch):
+    if env is None:
+        monkeypatch.delenv("TASKDD_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("TASKDD_THREADS", env)
+    torch.set_num_threads(4)
+    assert main(["run", "ridge-demo", *TINY, *flag, "--out", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "run.json").read_text())["torch_threads"] == expected == torch.get_num_threads()
+
+
+def test_a_bad_threads_variable_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TASKDD_THREADS", "many")
+    assert main(["run", "ridge-demo", *TINY, "--out", str(tmp_path)]) == 2
+    assert "TASKDD_THREADS='many': expected an int >= 0" in capsys.readouterr().err

@@ -16,18 +16,18 @@ from taskdd.errors import CheckpointError
 
 # a small dbn-merge: one seed, one budget, exact and zeroth-order, checkpointed every 5 steps
 DBN_MERGE = ["dbn-merge", "--set", "seeds=1", "--set", "ipcs=3", "--set", "methods=exact,zeroth_order",
-             "--set", "zo_seeds=1", "--set", "n_per_source=300", "--set", "n_test=200", "--set", "steps=60",
-             "--set", "zo_steps=40"]
+             "--set", "zo_seeds=1", "--set", "problem.n_per_source=300", "--set", "problem.n_test=200",
+             "--set", "exact.steps=60", "--set", "zeroth_order.steps=40"]
 # a small pinn-ood: one PDE, two budgets; the pool's networks (eval_steps=200: warm-up 100, lifetimes
 # 150 and 300 inner steps) outlive one distillation (20 x 5 inner steps), so a task reused across
 # budgets that is not reset starts budget 8 from budget 5's pool
 PINN_OOD = ["pinn-ood", "--set", "pdes=poisson", "--set", "budgets=5,8", "--set", "ablation_budgets=8",
-            "--set", "steps=20", "--set", "n_train=40", "--set", "eval_steps=200", "--set", "eval_models=1",
-            "--set", "grid_alphas=5", "--set", "grid_x=11", "--set", "unroll=5", "--set", "n_test_alphas=2",
+            "--set", "steps=20", "--set", "n_train=40", "--set", "task.eval_steps=200", "--set", "task.eval_models=1",
+            "--set", "grid_alphas=5", "--set", "grid_x=11", "--set", "task.unroll=5", "--set", "n_test_alphas=2",
             "--set", "n_test_x=11"]
 # a small classifier-digits: two budgets, two methods, no early-training agreement
 CLASSIFIER = ["classifier-digits", "--set", "ipcs=1,2", "--set", "methods=krr,dm", "--set", "krr_steps=60",
-              "--set", "dm_steps=60", "--set", "eval_models=1", "--set", "eval_steps=50", "--set", "agreement_ipc=10"]
+              "--set", "dm_steps=60", "--set", "protocol.n_models=1", "--set", "protocol.steps=50", "--set", "agreement_ipc=10"]
 
 
 def _cli(case_args, out, *extra):
@@ -66,12 +66,12 @@ def test_a_pinn_run_killed_in_its_second_budget_resumes_to_identical_results(tmp
     """Killed as budget 8's distillation starts (budget 5's units are done), the resumed run
     redoes it with a fresh task object, the uninterrupted one with the task that distilled
     budget 5: identical only because ``distill`` resets the task."""
-    _kill_and_resume(tmp_path, PINN_OOD, lambda out: (out / "units" / "poisson_seed0_b8_random_subset.json").exists(),
+    _kill_and_resume(tmp_path, PINN_OOD, lambda out: (out / "units" / "pde=poisson_random_subset_b8_seed0.json").exists(),
                      0.0)
 
 
 def test_a_classifier_run_killed_in_its_second_budget_resumes_to_identical_results(tmp_path):
-    _kill_and_resume(tmp_path, CLASSIFIER, lambda out: (out / "checkpoints" / "krr_ipc2_seed0").exists(), 0.3)
+    _kill_and_resume(tmp_path, CLASSIFIER, lambda out: (out / "checkpoints" / "krr_b2_seed0").exists(), 0.3)
 
 
 def test_resume_refuses_a_folder_with_no_run_or_other_settings(tmp_path):

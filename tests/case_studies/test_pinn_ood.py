@@ -2,10 +2,8 @@
 
 import json
 
-import pandas as pd
 import pytest
 
-from taskdd.cases import run_case
 from taskdd.errors import ConfigError
 
 METHODS = {"distilled", "distilled_alpha_in_range", "distilled_mlp", "random_subset", "all_data", "all_data_fullphys",
@@ -14,15 +12,12 @@ FIGURES = ("solution", "error_vs_alpha", "alphas", "outer_loss", "test_rel_l2")
 
 
 @pytest.fixture(scope="module")
-def quick(tmp_path_factory):
-    out = tmp_path_factory.mktemp("pinn_ood")
-    run_case("pinn-ood", out=out, quick=True, quiet=True, device="cpu")
-    return out
+def quick(quick_run):
+    return quick_run("pinn-ood")
 
 
-def test_quick_run_writes_every_method_metric_and_figure(quick):
-    df = pd.read_csv(quick / "results.csv")
-    assert list(df.columns) == ["case", "method", "budget", "seed", "metric", "value"]
+def test_quick_run_writes_every_method_metric_and_figure(quick, results):
+    df = results(quick)
     assert set(df.case) == {"pinn-ood:pde=poisson", "pinn-ood:pde=nonlinear"}
     assert set(df.method) == METHODS and set(df.metric) == {"test_rel_l2", "train_rel_l2"}
     assert len(df) == 2 * len(METHODS) * 2
@@ -32,11 +27,12 @@ def test_quick_run_writes_every_method_metric_and_figure(quick):
     for pde in ("poisson", "nonlinear"):
         for f in FIGURES:
             assert (quick / f"{pde}_{f}.png").exists(), f
-    assert json.loads((quick / "run.json").read_text())["config"]["budgets"] == [10]
+    config = json.loads((quick / "run.json").read_text())["config"]
+    assert config["budgets"] == [10] and config["task"]["eval_steps"] == 300 and config["task"]["width"] == 32
 
 
-def test_references_behave_as_the_physics_says(quick):
-    df = pd.read_csv(quick / "results.csv")
+def test_references_behave_as_the_physics_says(quick, results):
+    df = results(quick)
     for case, d in df[df.metric == "test_rel_l2"].groupby("case"):
         v = d.set_index("method").value
         assert v["zero"] == pytest.approx(1.0)
@@ -44,8 +40,12 @@ def test_references_behave_as_the_physics_says(quick):
         assert v["all_data_fullphys"] < 0.5 * v["all_data"], case  # full-range physics holds the answer
 
 
-def test_unknown_pde_or_step_size_schedule_is_a_config_error(tmp_path):
-    with pytest.raises(ConfigError, match=r"unknown pdes \['heat'\]; known pdes: poisson, nonlinear"):
-        run_case("pinn-ood", out=tmp_path, quick=True, quiet=True, device="cpu", overrides=["pdes=heat"])
-    with pytest.raises(ConfigError, match=r"lr_schedule must be one of \['constant', 'cosine'\], got 'step'"):
-        run_case("pinn-ood", out=tmp_path, quick=True, quiet=True, device="cpu", overrides=["lr_schedule=step"])
+@pytest.mark.parametrize("setting, message", [
+    ("pdes=heat", r"unknown pdes \['heat'\]; known pdes: poisson, nonlinear"),
+    ("lr_schedule=step", r"lr_schedule must be one of \['constant', 'cosine'\], got 'step'"),
+    ("task.pde=nonlinear", r"task.pde is set per PDE from pdes and the data; got 'nonlinear'"),
+    ("task.learner=cnn", r"--set task.learner='cnn': accepted values are \['pinn', 'mlp'\]"),
+])
+def test_bad_settings_are_config_errors(setting, message, quick_run, tmp_path):
+    with pytest.raises(ConfigError, match=message):
+        quick_run("pinn-ood", setting, out=tmp_path)
