@@ -44,6 +44,16 @@ def test_forward_equals_an_nn_sequential_built_from_the_same_parameters(net):
     torch.testing.assert_close(net.forward(params, per_net)[1], net.forward(params[1:2], per_net[1])[0])
 
 
+def test_one_network_alone_is_computed_as_nn_linear_computes_it():
+    net = MLP(3, 2, 5, 2, "relu", "torch_linear")
+    params = net.init(2, _gen(0))
+    x = torch.randn(4, 6, 3, generator=_gen(1))  # any leading dimensions, as nn.Linear
+    with torch.no_grad():
+        assert torch.equal(net.forward(params[1], x), net.to_module(params[1])(x))
+    torch.testing.assert_close(net.forward(params[1], x[0]), net.forward(params, x[0])[1])
+    assert net.features(params[1], x).shape == (4, 6, 5)
+
+
 def test_features_are_the_last_hidden_activations():
     net = MLP(3, 2, 5, 2, "relu", "torch_linear")
     params = net.init(2, _gen(0), dtype=F64)
@@ -208,7 +218,7 @@ def test_training_works_under_no_grad_and_returns_detached_parameters():
     (lambda: MLP(2, 1, 4, 1, "sigmoid"), ConfigError, "activation must be one of"),
     (lambda: MLP(2, 1, 4, 1, init_law="xavier"), ConfigError, "init_law must be one of"),
     (lambda: MLP(2, 1, 4, 1).forward(torch.zeros(2, 3), torch.zeros(5, 2)), DataError,
-     r"network parameters must have shape \[E, 17\], got \(2, 3\)"),
+     r"network parameters must have shape \[E, 17\] or \[17\], got \(2, 3\)"),
     (lambda: MLP(2, 1, 4, 1).forward(torch.zeros(2, 17), torch.zeros(5, 3)), DataError,
      r"inputs must have shape \[n, 2\] or \[E, n, 2\], got \(5, 3\)"),
     (lambda: MLP(2, 1, 4, 1).forward(torch.zeros(2, 17), torch.zeros(3, 5, 2)), DataError,
@@ -217,6 +227,8 @@ def test_training_works_under_no_grad_and_returns_detached_parameters():
      r"n_deriv must be in \[0, 9\], got 10"),
     (lambda: MLP(2, 1, 4, 1).forward_d2(torch.zeros(2, 17), torch.zeros(9, 2), dim=2), DataError,
      r"dim must be an input index in \[0, 2\), got 2"),
+    (lambda: MLP(2, 1, 4, 1).forward_d2(torch.zeros(17), torch.zeros(9, 2)), DataError,
+     r"second-derivative pass takes parameters \[E, P\], got \(17,\)"),
     (lambda: MLP.from_module(nn.Sequential(nn.Linear(2, 4), nn.Sigmoid(), nn.Linear(4, 1))), ConfigError,
      "alternating Linear and one activation"),
     (lambda: MLP.from_module(nn.Sequential(nn.Linear(2, 4), nn.Tanh(), nn.Linear(4, 5), nn.Tanh(), nn.Linear(5, 1))),

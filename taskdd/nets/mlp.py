@@ -3,7 +3,9 @@
 Each network's ``P`` numbers are its layers' weights ``[out, in]`` and biases ``[out]`` in order;
 :meth:`MLP.layers` views them as ``W_l [E, out, in]``, ``b_l [E, 1, out]``. One flat tensor makes
 an optimiser step a handful of tensor ops whatever the depth (:mod:`taskdd.nets.adam`), and a pool
-of networks one tensor to index, save and restore.
+of networks one tensor to index, save and restore. One network may also be given alone as
+``[P]``: its layers are then ``W_l [out, in]``, ``b_l [out]`` and applied by ``F.linear`` (what
+``nn.Linear`` computes, to the bit).
 
 :meth:`MLP.forward_d2` also returns the second derivative along one input, by an explicit pass (no
 nested autograd). For a hidden layer ``a = tanh(z)``,
@@ -33,6 +35,12 @@ ACTIVATIONS = {"tanh": (torch.tanh, nn.Tanh), "relu": (torch.relu, nn.ReLU), "ge
 #: in float64; "torch_linear": weights and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (PyTorch's
 #: nn.Linear default), drawn in the target dtype.
 INIT_LAWS = ("glorot_normal", "torch_linear")
+
+
+def _affine(h: Tensor, w: Tensor, b: Tensor) -> Tensor:
+    """``h W^T + b``: one network (``w [out, in]``) by ``F.linear``, a stack (``w [E, out, in]``,
+    ``b [E, 1, out]``) by a batched matmul."""
+    return F.linear(h, w, b) if w.ndim == 2 else torch.matmul(h, w.transpose(1, 2)) + b
 
 
 def _int_at_least(name: str, v, lo: int) -> None:
@@ -89,41 +97,44 @@ class MLP:
         return torch.cat(parts, 1).to(device=device, dtype=dtype)
 
     def layers(self, flat: Tensor) -> list[tuple[Tensor, Tensor]]:
-        """Views ``[(W [E, out, in], b [E, 1, out]), ...]`` of ``flat [E, P]``.
+        """Views ``[(W [E, out, in], b [E, 1, out]), ...]`` of ``flat [E, P]``, or ``[(W [out, in],
+        b [out]), ...]`` of one network's ``flat [P]``.
 
         One ``split`` (its backward is one ``cat``, where per-layer slicing would zero-fill a
         full-size gradient per slice)."""
-        if flat.ndim != 2 or flat.shape[1] != self.n_params:
-            raise DataError(f"network parameters must have shape [E, {self.n_params}], got {tuple(flat.shape)}")
+        if flat.ndim not in (1, 2) or flat.shape[-1] != self.n_params:
+            raise DataError(f"network parameters must have shape [E, {self.n_params}] or [{self.n_params}], "
+                            f"got {tuple(flat.shape)}")
         pairs = list(zip(self.sizes[:-1], self.sizes[1:]))
-        parts = flat.split([n for i, o in pairs for n in (i * o, o)], dim=1)
+        parts = flat.split([n for i, o in pairs for n in (i * o, o)], dim=-1)
+        if flat.ndim == 1:
+            return [(parts[2 * k].view(o, i), parts[2 * k + 1]) for k, (i, o) in enumerate(pairs)]
         return [(parts[2 * k].view(-1, o, i), parts[2 * k + 1].unsqueeze(1)) for k, (i, o) in enumerate(pairs)]
 
-    def _check_inputs(self, flat: Tensor, inputs: Tensor) -> None:
-        if inputs.ndim not in (2, 3) or inputs.shape[-1] != self.d_in:
-            raise DataError(f"network inputs must have shape [n, {self.d_in}] or [E, n, {self.d_in}], "
-                            f"got {tuple(inputs.shape)}")
-        if inputs.ndim == 3 and inputs.shape[0] != flat.shape[0]:
-            raise DataError(f"per-network inputs {tuple(inputs.shape)} do not match {flat.shape[0]} networks")
-
     def features(self, flat: Tensor, inputs: Tensor) -> Tensor:
-        """The last hidden layer's activations ``[E, n, width]`` (the inputs, broadcast to
-        ``[E, n, d_in]``, when ``depth = 0``)."""
-        h = self._hidden(self.layers(flat), flat, inputs)
-        return h if self.depth else h.expand(flat.shape[0], *h.shape[-2:])
+        """The last hidden layer's activations ``[E, n, width]`` (``[..., width]`` for one network
+        ``flat [P]``); the inputs when ``depth = 0``."""
+        return self._hidden(self.layers(flat), flat, inputs)
 
     def forward(self, flat: Tensor, inputs: Tensor) -> Tensor:
-        """Outputs ``[E, n, d_out]``."""
+        """Outputs ``[E, n, d_out]`` of ``flat [E, P]`` at inputs ``[n, d_in]`` or ``[E, n, d_in]``;
+        ``[..., d_out]`` of one network ``flat [P]`` at inputs ``[..., d_in]`` (``F.linear``)."""
         layers = self.layers(flat)
-        w, b = layers[-1]
-        return torch.matmul(self._hidden(layers, flat, inputs), w.transpose(1, 2)) + b
+        return _affine(self._hidden(layers, flat, inputs), *layers[-1])
+
+    def _check_inputs(self, flat: Tensor, inputs: Tensor) -> None:
+        if inputs.shape[-1:] != (self.d_in,) or (flat.ndim == 2 and inputs.ndim not in (2, 3)):
+            want = "[..., {0}]" if flat.ndim == 1 else "[n, {0}] or [E, n, {0}]"
+            raise DataError(f"network inputs must have shape {want.format(self.d_in)}, got {tuple(inputs.shape)}")
+        if flat.ndim == 2 and inputs.ndim == 3 and inputs.shape[0] != flat.shape[0]:
+            raise DataError(f"per-network inputs {tuple(inputs.shape)} do not match {flat.shape[0]} networks")
 
     def _hidden(self, layers, flat: Tensor, inputs: Tensor) -> Tensor:
         self._check_inputs(flat, inputs)
         act = ACTIVATIONS[self.activation][0]
         h = inputs
         for w, b in layers[:-1]:
-            h = act(torch.matmul(h, w.transpose(1, 2)) + b)
+            h = act(_affine(h, w, b))
         return h
 
     def forward_d2(self, flat: Tensor, inputs: Tensor, *, dim: int = 0,
@@ -138,6 +149,8 @@ class MLP:
                               f"got {self.activation!r}")
         if not (isinstance(dim, int) and 0 <= dim < self.d_in):
             raise DataError(f"dim must be an input index in [0, {self.d_in}), got {dim!r}")
+        if flat.ndim != 2:
+            raise DataError(f"the second-derivative pass takes parameters [E, P], got {tuple(flat.shape)}")
         layers = self.layers(flat)
         self._check_inputs(flat, inputs)
         n = inputs.shape[-2]
@@ -170,9 +183,9 @@ class MLP:
                 layers.append(ACTIVATIONS[self.activation][1]())
         net = nn.Sequential(*layers).to_empty(device=params.device)
         with torch.no_grad():
-            for lin, (w, b) in zip(net[0::2], self.layers(params.detach()[None])):
-                lin.weight.copy_(w[0])
-                lin.bias.copy_(b[0, 0])
+            for lin, (w, b) in zip(net[0::2], self.layers(params.detach())):
+                lin.weight.copy_(w)
+                lin.bias.copy_(b)
         return net
 
     @classmethod
