@@ -52,8 +52,9 @@ def _int_at_least(name: str, v, lo: int) -> None:
 class MLP:
     """``d_in -> width x depth (activation) -> d_out``; ``depth`` hidden layers (0: one linear map).
 
-    init_law: one of :data:`INIT_LAWS`. All methods take parameters ``flat [E, P]`` (``P =
-    n_params``) of ``E`` networks; inputs ``[n, d_in]`` shared by the networks or ``[E, n, d_in]``.
+    init_law: one of :data:`INIT_LAWS`. The methods take parameters ``flat [E, P]`` (``P =
+    n_params``) of ``E`` networks and inputs ``[n, d_in]`` shared by the networks or ``[E, n,
+    d_in]``; ``layers``, ``features`` and ``forward`` also take one network's ``[P]``.
     """
 
     d_in: int
