@@ -27,10 +27,9 @@ from torch.func import functional_call, grad, stack_module_state, vmap
 from data_gen.pinn import make_pinn_problem
 from taskdd import make_generator
 from taskdd.device import resolve_device
+from taskdd.nets import AdamConfig, AdamState, adam_step
 from taskdd.tasks.pinn import PINNTask
 from taskdd.tasks.pinn.deepxde_learner import deepxde_model
-from taskdd.tasks.pinn.modules import to_module
-from taskdd.tasks.pinn.solver import AdamConfig, AdamState, adam_step
 
 N_NETS = 8
 
@@ -63,7 +62,7 @@ def time_deepxde(p: Problem, init, steps) -> tuple[float, float]:
 
 
 def time_plain(p: Problem, init, steps) -> float:
-    net = to_module(p.task.spec, init)
+    net = p.task.spec.to_module(init)
     opt = torch.optim.Adam(net.parameters(), lr=p.task.inner_lr)
     inner = p.colloc.interior.clone().requires_grad_(True)
     t0 = time.perf_counter()
@@ -79,7 +78,7 @@ def time_plain(p: Problem, init, steps) -> float:
 
 
 def time_vmap(p: Problem, inits, steps) -> float:
-    nets = [to_module(p.task.spec, w) for w in inits]
+    nets = [p.task.spec.to_module(w) for w in inits]
     params, _ = stack_module_state(nets)
     base = nets[0]
 

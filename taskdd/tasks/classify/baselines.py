@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from sklearn.cluster import KMeans
 from torch import Tensor
 
 from taskdd.data import Samples
@@ -43,6 +42,8 @@ def random_subset(train: Samples, ipc: int, generator: torch.Generator) -> Synth
 
 def kmeans_centres(train: Samples, ipc: int, seed: int) -> SyntheticSet:
     """The ``ipc`` k-means centres of each class (scikit-learn ``KMeans``, ``random_state=seed``)."""
+    from sklearn.cluster import KMeans  # imported here: scikit-learn is slow to import
+
     n_classes = check_samples(train, "train")
     check_budget(train, ipc, n_classes)
     x, y = train["x"], train["y"]

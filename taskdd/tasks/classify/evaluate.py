@@ -2,8 +2,9 @@
 
 ``acc_mlp`` is the standard setting (a fresh network of the distillation's family, mean over
 initialisations). Every learner here trains on the hard labels ``y``; soft targets a task learns
-(classify-krr) serve only that task's own learner (``acc_own``). Outside it (Yang et al., ICML 2024, ask how far distilled data transfers):
-``acc_mlp_other`` (another width and depth), ``acc_logreg`` and ``acc_knn`` (scikit-learn).
+(classify-krr) serve only that task's own learner (``acc_own``). Outside it (Yang et al., ICML
+2024, ask how far distilled data transfers): ``acc_mlp_other`` (another width and depth),
+``acc_logreg`` and ``acc_knn`` (scikit-learn, imported when first used).
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 import torch
-from sklearn.linear_model import LogisticRegression
-from sklearn.neighbors import KNeighborsClassifier
 from torch import Tensor
 
 from taskdd.data import Samples
@@ -73,11 +72,11 @@ def train_mlps(spec: MLPSpec, x: Tensor, y: Tensor, n_classes: int, protocol: Ev
                generator: torch.Generator):
     """``protocol.n_models`` networks of architecture ``spec`` trained on ``(x [n, p], y [n])``.
 
-    Returns ``(module, stacked params [E, ...])``.
+    Returns ``(net, params [E, P])``.
     """
-    module = spec.module(x.shape[1], n_classes)
-    params = spec.init(module, generator, n_models=protocol.n_models, device=x.device, dtype=x.dtype)
-    return module, train_ensemble(module, params, x, y, steps=protocol.steps, lr=protocol.lr)
+    net = spec.network(x.shape[1], n_classes)
+    params = spec.init(net, generator, n_models=protocol.n_models, device=x.device, dtype=x.dtype)
+    return net, train_ensemble(net, params, x, y, steps=protocol.steps, lr=protocol.lr)
 
 
 def _check_test(x: Tensor, test: Samples, n_classes: int) -> None:
@@ -95,13 +94,16 @@ def _check_test(x: Tensor, test: Samples, n_classes: int) -> None:
 def evaluate_set(x: Tensor, y: Tensor, n_classes: int, test: Samples, generator: torch.Generator,
                  protocol: EvalProtocol) -> dict[str, float]:
     """acc_mlp, acc_mlp_other, acc_logreg, acc_knn of learners trained on ``(x [n, p], y [n])``."""
+    from sklearn.linear_model import LogisticRegression  # imported here: scikit-learn is slow to import
+    from sklearn.neighbors import KNeighborsClassifier
+
     _check_test(x, test, n_classes)
     x, y = x.detach(), y.detach()
     xt, yt = test["x"].to(x.device, x.dtype), test["y"].to(x.device)
     out = {}
     for key, spec in (("acc_mlp", protocol.mlp), ("acc_mlp_other", protocol.other)):
-        module, params = train_mlps(spec, x, y, n_classes, protocol, generator)
-        out[key] = float(accuracy(module, params, xt, yt).mean())
+        net, params = train_mlps(spec, x, y, n_classes, protocol, generator)
+        out[key] = float(accuracy(net, params, xt, yt).mean())
     xn, yn = x.cpu().double().numpy(), y.cpu().numpy()
     xtn, ytn = xt.cpu().double().numpy(), yt.cpu().numpy()
     logreg = LogisticRegression(C=protocol.logreg_c, max_iter=2000).fit(xn, yn)

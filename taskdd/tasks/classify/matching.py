@@ -11,52 +11,50 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
-from torch.func import functional_call, grad, vmap
+from torch import Tensor
+from torch.func import grad, vmap
 
-from taskdd.tasks.classify.networks import Params
+from taskdd.nets import MLP
 
 __all__ = ["class_gradients", "gradient_distance", "gradient_matching_loss", "distribution_matching_loss"]
 
 
-def class_gradients(module: nn.Module, params: Params, x: Tensor) -> Params:
-    """Gradient of the mean cross-entropy of each class's examples w.r.t. ``params``.
+def class_gradients(net: MLP, params: Tensor, x: Tensor) -> Tensor:
+    """Gradient of the mean cross-entropy of each class's examples w.r.t. one network's ``params [P]``.
 
-    x: [C, m, p], row ``c`` labelled ``c``. Returns ``{name: [C, *param.shape]}``.
+    x: [C, m, p], row ``c`` labelled ``c``. Returns ``[C, P]``.
     """
-    def loss(p: Params, xc: Tensor, yc: Tensor) -> Tensor:
-        return F.cross_entropy(functional_call(module, p, (xc,)), yc)
+    def loss(p: Tensor, xc: Tensor, yc: Tensor) -> Tensor:
+        return F.cross_entropy(net.forward(p, xc), yc)
 
     C, m = x.shape[:2]
     y = torch.arange(C, device=x.device)[:, None].expand(C, m)
     return vmap(grad(loss), in_dims=(None, 0, 0))(params, x, y)
 
 
-def gradient_distance(a: Params, b: Params) -> Tensor:
+def gradient_distance(net: MLP, a: Tensor, b: Tensor) -> Tensor:
     """DC's layer-wise distance: sum over classes, weight matrices and output units of
     ``1 - cos`` between the two gradients' rows. Biases are left out, as in the paper.
 
-    a, b: ``{name: [C, *shape]}`` from :func:`class_gradients`.
+    a, b: ``[C, P]`` from :func:`class_gradients` (read as ``net``'s layers).
     """
     total = 0
-    for k, ga in a.items():
-        if ga.ndim < 3:  # a bias: [C, out]
-            continue
-        total = total + (1 - F.cosine_similarity(ga.flatten(2), b[k].flatten(2), dim=-1, eps=1e-8)).sum()
+    for (wa, _), (wb, _) in zip(net.layers(a), net.layers(b)):  # weights [C, out, in]
+        total = total + (1 - F.cosine_similarity(wa, wb, dim=-1, eps=1e-8)).sum()
     return total
 
 
-def gradient_matching_loss(module: nn.Module, params: Params, x_real: Tensor, x_syn: Tensor) -> Tensor:
+def gradient_matching_loss(net: MLP, params: Tensor, x_real: Tensor, x_syn: Tensor) -> Tensor:
     """Distance between per-class gradients on real ``[C, m, p]`` and synthetic ``[C, k, p]`` data."""
     with torch.no_grad():
-        g_real = class_gradients(module, params, x_real)
-    return gradient_distance(g_real, class_gradients(module, params, x_syn))
+        g_real = class_gradients(net, params, x_real)
+    return gradient_distance(net, g_real, class_gradients(net, params, x_syn))
 
 
-def distribution_matching_loss(embed: nn.Module, params: Params, x_real: Tensor, x_syn: Tensor) -> Tensor:
-    """Sum over classes of the squared distance between mean embeddings of real ``[C, m, p]``
-    and synthetic ``[C, k, p]`` data (maximum mean discrepancy with a random network's features)."""
+def distribution_matching_loss(net: MLP, params: Tensor, x_real: Tensor, x_syn: Tensor) -> Tensor:
+    """Sum over classes of the squared distance between mean embeddings (``net``'s last hidden
+    layer, one network ``params [P]``) of real ``[C, m, p]`` and synthetic ``[C, k, p]`` data
+    (maximum mean discrepancy with a random network's features)."""
     with torch.no_grad():
-        mu_real = functional_call(embed, params, (x_real,)).mean(1)
-    mu_syn = functional_call(embed, params, (x_syn,)).mean(1)
-    return ((mu_real - mu_syn) ** 2).sum()
+        mu_real = net.features(params, x_real).mean(1)
+    return ((mu_real - net.features(params, x_syn).mean(1)) ** 2).sum()

@@ -1,8 +1,11 @@
-"""Small MLPs as (module, parameter dict) pairs for ``torch.func.functional_call``.
+"""The classifiers' networks: MLPs of the small-network kit (:class:`taskdd.nets.MLP`) trained on
+the cross-entropy.
 
-The module lives on the ``meta`` device and holds no numbers; parameters are plain tensors drawn
-from a ``torch.Generator`` (PyTorch's default ``nn.Linear`` law, U(-1/sqrt(fan_in), 1/sqrt(fan_in))),
-optionally stacked with a leading model dimension ``[E, ...]`` to train ``E`` networks at once.
+:class:`MLPSpec` is an architecture without its sizes (hidden width, depth, activation);
+:meth:`MLPSpec.network` sizes it for ``p`` inputs and ``C`` classes, with PyTorch's default
+``nn.Linear`` init law, U(-1/sqrt(fan_in), 1/sqrt(fan_in)). Parameters of ``E`` networks are one
+flat tensor ``[E, P]`` (one network alone: ``[P]``); training is the kit's functional Adam with
+``torch.optim.Adam``'s formula.
 """
 
 from __future__ import annotations
@@ -11,17 +14,15 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
-from torch.func import functional_call
+from torch import Tensor
 
 from taskdd.errors import ConfigError
+from taskdd.nets import MLP, AdamConfig, AdamState, train
 
-__all__ = ["ACTIVATIONS", "MLPSpec", "Params", "ensemble_forward", "EnsembleTrainer", "train_ensemble", "accuracy"]
+__all__ = ["ACTIVATIONS", "MLPSpec", "ensemble_forward", "ensemble_loss", "EnsembleTrainer", "train_ensemble",
+           "accuracy"]
 
-Params = dict[str, Tensor]
-
-
-ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "gelu": nn.GELU}
+ACTIVATIONS = ("relu", "gelu")
 
 
 @dataclass(frozen=True)
@@ -39,67 +40,61 @@ class MLPSpec:
         if self.activation not in ACTIVATIONS:
             raise ConfigError(f"MLP activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}")
 
-    def module(self, d_in: int, n_out: int) -> nn.Sequential:
-        """The architecture (on the meta device: shapes only)."""
-        layers: list[nn.Module] = []
-        d = d_in
-        for _ in range(self.depth):
-            layers += [nn.Linear(d, self.width, device="meta"), ACTIVATIONS[self.activation]()]
-            d = self.width
-        layers.append(nn.Linear(d, n_out, device="meta"))
-        return nn.Sequential(*layers)
+    def network(self, d_in: int, n_out: int) -> MLP:
+        """The architecture for ``d_in`` inputs and ``n_out`` classes."""
+        return MLP(d_in, n_out, self.width, self.depth, self.activation, "torch_linear")
 
-    def init(self, module: nn.Module, generator: torch.Generator, *, n_models: int | None = None,
-             device=None, dtype: torch.dtype | None = None) -> Params:
-        """Fresh parameters for ``module``; shapes ``[n_models, ...]`` when ``n_models`` is given."""
-        lead = () if n_models is None else (n_models,)
-        out = {}
-        for name, p in module.named_parameters():
-            fan_in = p.shape[1] if p.ndim == 2 else module.get_submodule(name.rsplit(".", 1)[0]).in_features
-            u = torch.rand(lead + tuple(p.shape), generator=generator, dtype=dtype or torch.get_default_dtype())
-            out[name] = ((2 * u - 1) / fan_in**0.5).to(device)
-        return out
+    def init(self, net: MLP, generator: torch.Generator, *, n_models: int | None = None, device=None,
+             dtype: torch.dtype | None = None) -> Tensor:
+        """Fresh parameters for ``net`` (from :meth:`network`): ``[n_models, P]``, or one network's
+        ``[P]`` when ``n_models`` is None; in ``dtype`` (default: torch's default dtype)."""
+        params = net.init(n_models or 1, generator, device=device, dtype=dtype or torch.get_default_dtype())
+        return params[0] if n_models is None else params
 
 
-def ensemble_forward(module: nn.Module, params: Params, x: Tensor) -> Tensor:
-    """Logits ``[E, n, C]`` of ``E`` stacked networks for shared inputs ``x [n, p]``."""
-    return torch.func.vmap(functional_call, in_dims=(None, 0, None))(module, params, (x,))
+def ensemble_forward(net: MLP, params: Tensor, x: Tensor) -> Tensor:
+    """Logits ``[E, n, C]`` of ``E`` networks ``params [E, P]`` for shared inputs ``x [n, p]``."""
+    return net.forward(params, x)
+
+
+def ensemble_loss(net: MLP, params: Tensor, x: Tensor, y: Tensor) -> Tensor:
+    """Scalar: the sum over the ``E`` networks of each one's mean cross-entropy on ``(x [n, p],
+    y [n])``, so its gradient w.r.t. network ``k`` is network ``k``'s own."""
+    logits = net.forward(params, x)
+    return F.cross_entropy(logits.flatten(0, 1), y.repeat(logits.shape[0]), reduction="sum") / len(y)
 
 
 class EnsembleTrainer:
-    """Adam on the cross-entropy of ``E`` stacked networks, each on its own (losses summed, so
-    every network gets exactly the update it would get alone). params: stacked ``[E, ...]``."""
+    """Adam (``torch.optim.Adam``'s formula) on the cross-entropy of ``E`` networks, each on its
+    own. params: ``[E, P]``."""
 
-    def __init__(self, module: nn.Module, params: Params, lr: float):
-        self.module = module
-        self._p = {k: v.detach().clone().requires_grad_(True) for k, v in params.items()}
-        self._opt = torch.optim.Adam(list(self._p.values()), lr=lr, fused=True)
+    def __init__(self, net: MLP, params: Tensor, lr: float):
+        self.net = net
+        self._p = params.detach()
+        self._state = AdamState.zeros(self._p)
+        self._adam = AdamConfig(lr=lr, eps_inside_sqrt=False)
 
     def step(self, x: Tensor, y: Tensor) -> None:
         """One Adam step on the batch ``x [n, p]``, ``y [n]``."""
-        with torch.enable_grad():
-            logits = ensemble_forward(self.module, self._p, x.detach())
-            loss = F.cross_entropy(logits.flatten(0, 1), y.repeat(logits.shape[0]), reduction="sum") / len(y)
-            self._opt.zero_grad(set_to_none=True)
-            loss.backward()
-            self._opt.step()
+        x = x.detach()
+        self._p, self._state = train(self._p, self._state, lambda p: ensemble_loss(self.net, p, x, y), 1,
+                                     self._adam)
 
     @property
-    def params(self) -> Params:
-        """The current parameters (detached)."""
-        return {k: v.detach() for k, v in self._p.items()}
+    def params(self) -> Tensor:
+        """The current parameters ``[E, P]`` (detached)."""
+        return self._p
 
 
-def train_ensemble(module: nn.Module, params: Params, x: Tensor, y: Tensor, *, steps: int,
-                   lr: float) -> Params:
+def train_ensemble(net: MLP, params: Tensor, x: Tensor, y: Tensor, *, steps: int, lr: float) -> Tensor:
     """``steps`` full-batch Adam steps of :class:`EnsembleTrainer` on ``(x [n, p], y [n])``."""
-    trainer = EnsembleTrainer(module, params, lr)
+    trainer = EnsembleTrainer(net, params, lr)
     for _ in range(steps):
         trainer.step(x, y)
     return trainer.params
 
 
-def accuracy(module: nn.Module, params: Params, x: Tensor, y: Tensor) -> Tensor:
-    """Test accuracy of each stacked network, ``[E]``."""
+def accuracy(net: MLP, params: Tensor, x: Tensor, y: Tensor) -> Tensor:
+    """Test accuracy of each of the ``E`` networks, ``[E]``."""
     with torch.no_grad():
-        return (ensemble_forward(module, params, x).argmax(-1) == y).to(x.dtype).mean(-1)
+        return (net.forward(params, x).argmax(-1) == y).to(x.dtype).mean(-1)

@@ -14,107 +14,31 @@ honest learner (a fresh MLP) and its real-data log-likelihood.
 from __future__ import annotations
 
 import dataclasses
-import math
 from abc import abstractmethod
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from taskdd.data import Samples
 from taskdd.device import make_generator
 from taskdd.errors import ConfigError
+from taskdd.nets import MLP
 from taskdd.registry import register_task
 from taskdd.synthetic import SyntheticSet
-from taskdd.task import Task
+from taskdd.tasks.classify.base import ClassifierTask, NetworkModel, n_classes_of, positive_float, positive_int
 from taskdd.tasks.classify.baselines import classifier_set, random_subset
-from taskdd.tasks.classify.data import check_budget, check_samples, group_by_class, one_hot, sample_per_class
-from taskdd.tasks.classify.evaluate import EvalProtocol, evaluate_set, train_mlps
+from taskdd.tasks.classify.data import group_by_class, one_hot, sample_per_class
+from taskdd.tasks.classify.evaluate import train_mlps
 from taskdd.tasks.classify.kernels import get_kernel
 from taskdd.tasks.classify.krr import KRRModel, fit_krr, krr_score, label_mse
 from taskdd.tasks.classify.matching import distribution_matching_loss, gradient_matching_loss
-from taskdd.tasks.classify.networks import MLPSpec, Params, accuracy, ensemble_forward
+from taskdd.tasks.classify.networks import MLPSpec, accuracy
 from taskdd.tasks.classify.unrolled import unrolled_sgd
 
 __all__ = ["ClassifierTask", "KRRTask", "GradientMatchingTask", "DistributionMatchingTask", "UnrolledTask",
            "NetworkModel", "n_classes_of"]
-
-
-def n_classes_of(synthetic: SyntheticSet) -> int:
-    """``C`` of a classifier set (its ``meta["n_classes"]``, else the largest label + 1)."""
-    return int(synthetic.meta.get("n_classes") or int(synthetic["y"].max()) + 1)
-
-
-def _positive_int(owner: str, name: str, val: Any, lo: int = 1) -> None:
-    if not isinstance(val, int) or isinstance(val, bool) or val < lo:
-        raise ConfigError(f"{owner} {name} must be an int >= {lo}, got {val!r}")
-
-
-def _positive_float(owner: str, name: str, val: Any) -> None:
-    if not (isinstance(val, (int, float)) and not isinstance(val, bool) and math.isfinite(val) and val > 0):
-        raise ConfigError(f"{owner} {name} must be a finite number > 0, got {val!r}")
-
-
-@dataclass(frozen=True)
-class NetworkModel:
-    """``E`` stacked networks (params ``[E, ...]``) of one architecture."""
-
-    module: nn.Module
-    params: Params
-
-    def logits(self, x: Tensor) -> Tensor:
-        """``[E, n, C]`` for ``x [n, p]``."""
-        return ensemble_forward(self.module, self.params, x)
-
-
-@dataclass
-class ClassifierTask(Task):
-    """Shared parts of the classifier tasks.
-
-    real_batch: real examples per step in ``score`` (drawn without replacement with the step's
-    generator). protocol: how ``evaluate`` judges a set (fresh MLPs, logistic regression, k-NN).
-    """
-
-    real_batch: int = 256
-    protocol: EvalProtocol = field(default_factory=EvalProtocol)
-
-    def __post_init__(self):
-        _positive_int(self.name, "real_batch", self.real_batch)
-        if not isinstance(self.protocol, EvalProtocol):
-            raise ConfigError(f"{self.name} protocol must be an EvalProtocol, got {type(self.protocol).__name__}")
-
-    def config(self) -> dict[str, Any]:
-        return {**super().config(), "protocol": self.protocol.as_dict()}
-
-    def validate(self, sources: Samples, budget: int) -> None:
-        check_budget(sources, budget, check_samples(sources, "train"))
-
-    def init_synthetic(self, sources: Samples, budget: int, generator: torch.Generator) -> SyntheticSet:
-        return random_subset(sources, budget, generator)
-
-    def real_batch_of(self, sources: Samples, generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
-        """``(x [B, p], y [B])``: ``real_batch`` training examples without replacement."""
-        gen = generator if generator is not None else make_generator(0)
-        n = len(sources)
-        idx = torch.randperm(n, generator=gen)[: min(self.real_batch, n)].to(sources.device)
-        return sources["x"][idx], sources["y"][idx]
-
-    def evaluate(self, synthetic: SyntheticSet, test: Samples, *,
-                 generator: torch.Generator | None = None) -> dict[str, float]:
-        """acc_mlp, acc_mlp_other, acc_logreg, acc_knn (and acc_own where the task has its own
-        learner) on ``test``. ``generator`` draws the networks' initialisations (None = seed 0)."""
-        gen = generator if generator is not None else make_generator(0)
-        C = n_classes_of(synthetic)
-        out = evaluate_set(synthetic["x"], synthetic["y"], C, test, gen, self.protocol)
-        with torch.no_grad():
-            out.update(self.own_metrics(synthetic, test, gen))
-        return out
-
-    def own_metrics(self, synthetic: SyntheticSet, test: Samples, generator: torch.Generator) -> dict[str, float]:
-        """Metrics of the task's own learner (none by default)."""
-        return {}
 
 
 @register_task("classify-krr")
@@ -139,7 +63,7 @@ class KRRTask(ClassifierTask):
     def __post_init__(self):
         super().__post_init__()
         self._kernel = get_kernel(self.kernel, gamma=self.rbf_gamma)
-        _positive_float(self.name, "ridge", self.ridge)
+        positive_float(self.name, "ridge", self.ridge)
 
         def objective(x: Tensor, targets: Tensor, x_real: Tensor, y_real: Tensor) -> Tensor:
             return krr_score(x, targets, x_real, y_real, self._kernel, self.ridge)
@@ -190,11 +114,11 @@ class _NetworkTask(ClassifierTask):
         super().__post_init__()
         self.spec = MLPSpec(self.width, self.depth, self.activation)
 
-    def network(self, synthetic: SyntheticSet, generator: torch.Generator, n_models: int | None = None):
-        """``(module, fresh params)`` sized for ``synthetic``, on its device and dtype."""
+    def network(self, synthetic: SyntheticSet, generator: torch.Generator) -> tuple[MLP, Tensor]:
+        """``(net, fresh params [P])`` of one network sized for ``synthetic``, on its device and dtype."""
         x = synthetic["x"]
-        module = self.spec.module(x.shape[1], n_classes_of(synthetic))
-        return module, self.spec.init(module, generator, n_models=n_models, device=x.device, dtype=x.dtype)
+        net = self.spec.network(x.shape[1], n_classes_of(synthetic))
+        return net, self.spec.init(net, generator, device=x.device, dtype=x.dtype)
 
     def score(self, model: NetworkModel, sources: Samples, *, part=None, generator=None) -> Tensor:
         """Mean log-likelihood of a real batch (minus the cross-entropy, averaged over networks)."""
@@ -216,7 +140,7 @@ class _MatchingTask(_NetworkTask):
 
     def __post_init__(self):
         super().__post_init__()
-        _positive_int(self.name, "real_per_class", self.real_per_class)
+        positive_int(self.name, "real_per_class", self.real_per_class)
 
     def fit(self, synthetic: SyntheticSet, *, generator=None) -> NetworkModel:
         gen = generator if generator is not None else make_generator(0)
@@ -228,14 +152,15 @@ class _MatchingTask(_NetworkTask):
         """Minus the matching distance under a network drawn with ``generator``."""
         gen = generator if generator is not None else make_generator(0)
         C = n_classes_of(synthetic)
-        module, params = self.network(synthetic, gen)
+        net, params = self.network(synthetic, gen)
         x_syn = group_by_class(synthetic["x"], synthetic["y"], C)
         x_real = sources["x"][sample_per_class(sources["y"], C, self.real_per_class, gen)]
-        return -self.distance(module, params, x_real, x_syn)
+        return -self.distance(net, params, x_real, x_syn)
 
     @abstractmethod
-    def distance(self, module: nn.Module, params: Params, x_real: Tensor, x_syn: Tensor) -> Tensor:
-        """Matching distance between real ``[C, m, p]`` and synthetic ``[C, k, p]`` inputs."""
+    def distance(self, net: MLP, params: Tensor, x_real: Tensor, x_syn: Tensor) -> Tensor:
+        """Matching distance between real ``[C, m, p]`` and synthetic ``[C, k, p]`` inputs under
+        one network ``params [P]``."""
 
 
 @register_task("classify-gm")
@@ -254,8 +179,8 @@ class GradientMatchingTask(_MatchingTask):
 
     activation: str = "gelu"
 
-    def distance(self, module, params, x_real, x_syn):
-        return gradient_matching_loss(module, params, x_real, x_syn)
+    def distance(self, net, params, x_real, x_syn):
+        return gradient_matching_loss(net, params, x_real, x_syn)
 
 
 @register_task("classify-dm")
@@ -270,10 +195,8 @@ class DistributionMatchingTask(_MatchingTask):
         if self.depth < 1:
             raise ConfigError(f"classify-dm needs depth >= 1 (a hidden layer to embed with), got {self.depth!r}")
 
-    def distance(self, module, params, x_real, x_syn):
-        embed = module[:-1]
-        hidden = {k: v for k, v in params.items() if int(k.split(".")[0]) < len(embed)}
-        return distribution_matching_loss(embed, hidden, x_real, x_syn)
+    def distance(self, net, params, x_real, x_syn):
+        return distribution_matching_loss(net, params, x_real, x_syn)
 
 
 @register_task("classify-unrolled")
@@ -290,22 +213,19 @@ class UnrolledTask(_NetworkTask):
 
     def __post_init__(self):
         super().__post_init__()
-        _positive_int(self.name, "inner_steps", self.inner_steps)
-        _positive_float(self.name, "inner_lr", self.inner_lr)
+        positive_int(self.name, "inner_steps", self.inner_steps)
+        positive_float(self.name, "inner_lr", self.inner_lr)
 
-    def _train(self, module: nn.Module, params: Params, synthetic: SyntheticSet) -> Params:
-        return unrolled_sgd(module, params, synthetic["x"], synthetic["y"], steps=self.inner_steps, lr=self.inner_lr)
+    def _trained(self, synthetic: SyntheticSet, generator: torch.Generator) -> NetworkModel:
+        net, params = self.network(synthetic, generator)
+        trained = unrolled_sgd(net, params, synthetic["x"], synthetic["y"], steps=self.inner_steps, lr=self.inner_lr)
+        return NetworkModel(net, trained[None])
 
     def fit(self, synthetic: SyntheticSet, *, generator=None) -> NetworkModel:
-        gen = generator if generator is not None else make_generator(0)
-        module, params = self.network(synthetic, gen)
-        return NetworkModel(module, {k: v[None] for k, v in self._train(module, params, synthetic).items()})
+        return self._trained(synthetic, generator if generator is not None else make_generator(0))
 
     def own_metrics(self, synthetic, test, generator):
-        accs = []
-        for _ in range(self.protocol.n_models):
-            module, params = self.network(synthetic, generator)
-            trained = {k: v[None] for k, v in self._train(module, params, synthetic).items()}
-            x = synthetic["x"]
-            accs.append(accuracy(module, trained, test["x"].to(x.device, x.dtype), test["y"].to(x.device)))
+        x = synthetic["x"]
+        accs = [accuracy(m.net, m.params, test["x"].to(x.device, x.dtype), test["y"].to(x.device))
+                for m in (self._trained(synthetic, generator) for _ in range(self.protocol.n_models))]
         return {"acc_own": float(torch.cat(accs).mean())}

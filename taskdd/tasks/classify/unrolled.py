@@ -4,24 +4,22 @@ kept differentiable so the outer loss can reach the synthetic inputs through the
 from __future__ import annotations
 
 import torch.nn.functional as F
-from torch import Tensor, nn
-from torch.func import functional_call, grad
+from torch import Tensor
+from torch.func import grad
 
-from taskdd.tasks.classify.networks import Params
+from taskdd.nets import MLP
 
 __all__ = ["unrolled_sgd"]
 
 
-def unrolled_sgd(module: nn.Module, params: Params, x: Tensor, y: Tensor, *, steps: int, lr: float) -> Params:
-    """``steps`` full-batch SGD steps on the cross-entropy of ``(x [n, p], y [n])`` from ``params``.
+def unrolled_sgd(net: MLP, params: Tensor, x: Tensor, y: Tensor, *, steps: int, lr: float) -> Tensor:
+    """``steps`` full-batch SGD steps of one network ``params [P]`` on the cross-entropy of
+    ``(x [n, p], y [n])``.
 
     Written with ``torch.func.grad``: differentiable w.r.t. ``x`` (and ``params``) by ordinary
     autograd, and it still trains under ``torch.no_grad()``. Memory grows linearly in ``steps``.
     """
-    def loss(p: Params) -> Tensor:
-        return F.cross_entropy(functional_call(module, p, (x,)), y)
-
-    g = grad(loss)
+    g = grad(lambda p: F.cross_entropy(net.forward(p, x), y))
     for _ in range(steps):
-        params = {k: v - lr * dv for (k, v), dv in zip(params.items(), g(params).values())}
+        params = params - lr * g(params)
     return params

@@ -1,9 +1,10 @@
 """PINN task: distilled measurements for out-of-distribution boundary conditions.
 
-Modules: ``problems`` (PDE families, collocation), ``networks`` (batched MLPs with an explicit
-``u_xx`` pass), ``solver`` (functional batched Adam), ``losses``, ``pool`` (the network pool of
-the unrolled learner), ``task`` (:class:`PINNTask`, registered as "pinn"), ``baselines``
-(reference predictors and the deepxde learner). deepxde is imported lazily, only when needed.
+Modules: ``problems`` (PDE families, collocation), ``modules`` (the tanh MLPs ``(x, alpha) -> u``
+of the small-network kit :mod:`taskdd.nets`, and reading one from a deepxde FNN), ``losses``,
+``pool`` (the network pool of the unrolled learner), ``task`` (:class:`PINNTask`, registered as
+"pinn"), ``baselines`` (reference predictors) and ``deepxde_learner``. Networks are trained with
+the kit's functional Adam. deepxde is imported lazily, only when needed.
 """
 
 from taskdd.tasks.pinn.metrics import rel_l2, rel_l2_by_alpha, split_rel_l2

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from taskdd.tasks.pinn.dde_import import import_deepxde, isolated_globals
-from taskdd.tasks.pinn.networks import stack_inputs
+from taskdd.tasks.pinn.losses import stack_inputs
 from taskdd.tasks.pinn.task import PINNModel, PINNTask
 
 __all__ = ["deepxde_model", "train_deepxde"]
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 def deepxde_model(task: PINNTask, x: Tensor, alpha: Tensor, y: Tensor, init: Tensor):
     """A compiled ``deepxde.Model`` for ``task``'s learner on the measurements ``x, alpha, y [n]``,
-    its FNN set to the flat parameters ``init [P]`` (layout of :class:`MLPSpec`)."""
+    its FNN set to the flat parameters ``init [P]`` (layout of :class:`~taskdd.nets.MLP`)."""
     dde = import_deepxde()
     colloc = task.collocation("learner", torch.empty(0, dtype=torch.float32))
     lo, hi = task.physics_range

@@ -18,8 +18,7 @@ import torch
 from torch import Tensor
 
 from taskdd.errors import CheckpointError, ConfigError
-from taskdd.tasks.pinn.networks import MLPSpec
-from taskdd.tasks.pinn.solver import AdamConfig, AdamState, LossFn, train
+from taskdd.nets import MLP, AdamConfig, AdamState, LossFn, train
 
 __all__ = ["NetworkPool"]
 
@@ -28,7 +27,7 @@ __all__ = ["NetworkPool"]
 class NetworkPool:
     """``size`` networks of architecture ``spec`` with staggered lifetimes (see module doc)."""
 
-    spec: MLPSpec
+    spec: MLP
     adam: AdamConfig
     size: int = 4
     warmup: int = 300

@@ -31,16 +31,15 @@ from torch import Tensor, nn
 from taskdd.data import Samples
 from taskdd.device import make_generator
 from taskdd.errors import ConfigError, DataError
+from taskdd.nets import MLP, AdamConfig, AdamState, LossFn, train
 from taskdd.registry import register_task
 from taskdd.synthetic import SyntheticSet
 from taskdd.task import Task
-from taskdd.tasks.pinn.losses import LossTerms, LossWeights, data_misfit
+from taskdd.tasks.pinn.losses import LossTerms, LossWeights, data_misfit, stack_inputs
 from taskdd.tasks.pinn.metrics import split_rel_l2
-from taskdd.tasks.pinn.modules import spec_of_module, to_module
-from taskdd.tasks.pinn.networks import MLPSpec, stack_inputs
+from taskdd.tasks.pinn.modules import pinn_network, spec_of_module
 from taskdd.tasks.pinn.pool import NetworkPool
 from taskdd.tasks.pinn.problems import Collocation, check_alpha_range, get_problem, sample_collocation
-from taskdd.tasks.pinn.solver import AdamConfig, AdamState, LossFn, train
 
 __all__ = ["PINNTask", "PINNModel", "LEARNERS"]
 
@@ -50,18 +49,18 @@ _NAMES = ("x", "alpha", "y")
 
 @dataclass(frozen=True)
 class PINNModel:
-    """``E`` networks of architecture ``spec``, parameters ``[E, P]``."""
+    """``E`` networks ``(x, alpha) -> u`` of architecture ``spec``, parameters ``[E, P]``."""
 
-    spec: MLPSpec
+    spec: MLP
     params: Tensor
 
     def predict(self, x: Tensor, alpha: Tensor) -> Tensor:
         """``u [E, n]`` at ``x, alpha [n]``."""
-        return self.spec.forward(self.params, stack_inputs(x, alpha).to(self.params))
+        return self.spec.forward(self.params, stack_inputs(x, alpha).to(self.params)).squeeze(-1)
 
     def to_modules(self) -> list[nn.Sequential]:
         """The ``E`` networks as plain ``nn.Sequential`` modules taking ``[n, 2]`` inputs ``(x, alpha)``."""
-        return [to_module(self.spec, p) for p in self.params.detach()]
+        return [self.spec.to_module(p) for p in self.params.detach()]
 
 
 def _check_points(what: str, x: Tensor, alpha: Tensor, y: Tensor) -> None:
@@ -153,7 +152,7 @@ class PINNTask(Task):
             raise ConfigError(f"inner_lr must be > 0, got {self.inner_lr!r}")
         if self.lifetimes is not None:
             self.lifetimes = tuple(self.lifetimes)
-        self.spec = MLPSpec(self.width, self.depth)
+        self.spec = pinn_network(self.width, self.depth)
         self.adam = AdamConfig(lr=float(self.inner_lr))
         self.weights = LossWeights(self.data_weight, self.pde_weight, self.bc_weight)
         self.score_weights = LossWeights(self.score_data_weight, self.score_pde_weight, self.score_bc_weight)

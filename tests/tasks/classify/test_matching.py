@@ -1,10 +1,9 @@
-"""Gradient matching, distribution matching, unrolled SGD and the MLP helpers, against plain
-autograd / torch.optim references."""
+"""Gradient matching, distribution matching, unrolled SGD and the classifiers' networks, against
+plain autograd / torch.optim references on nn.Sequential copies of the networks."""
 
 import pytest
 import torch
 import torch.nn.functional as F
-from torch.func import functional_call
 
 from taskdd.errors import ConfigError
 from taskdd.tasks.classify.matching import (class_gradients, distribution_matching_loss, gradient_distance,
@@ -17,91 +16,108 @@ C, P = 3, 4
 
 def net(width=6, depth=1, seed=0, activation="relu"):
     spec = MLPSpec(width, depth, activation)
-    module = spec.module(P, C)
-    return module, spec.init(module, torch.Generator().manual_seed(seed), dtype=torch.float64)
+    mlp = spec.network(P, C)
+    return mlp, spec.init(mlp, torch.Generator().manual_seed(seed), dtype=torch.float64)
 
 
 def inputs(m, seed=1):
     return torch.randn(C, m, P, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
 
 
+def flat_grads(module):
+    return torch.cat([p.grad.reshape(-1) for p in module.parameters()])
+
+
 def test_init_draws_the_default_linear_law_from_the_generator_only():
-    module, _ = net(width=50)
+    mlp, _ = net(width=50)
     state = torch.random.get_rng_state()
-    a = MLPSpec(50).init(module, torch.Generator().manual_seed(3))
-    b = MLPSpec(50).init(module, torch.Generator().manual_seed(3))
+    a = MLPSpec(50).init(mlp, torch.Generator().manual_seed(3))
+    b = MLPSpec(50).init(mlp, torch.Generator().manual_seed(3))
     assert torch.equal(torch.random.get_rng_state(), state)
-    assert all(torch.equal(a[k], b[k]) for k in a)
-    assert a["0.weight"].abs().max() <= 1 / P**0.5 and a["2.bias"].abs().max() <= 1 / 50**0.5
-    stacked = MLPSpec(50).init(module, torch.Generator().manual_seed(3), n_models=4)
-    assert stacked["0.weight"].shape == (4, 50, P)
+    assert torch.equal(a, b) and a.shape == (mlp.n_params,)
+    (w1, _), (_, b2) = mlp.layers(a)
+    assert w1.abs().max() <= 1 / P**0.5 and b2.abs().max() <= 1 / 50**0.5
+    stacked = MLPSpec(50).init(mlp, torch.Generator().manual_seed(3), n_models=4)
+    assert stacked.shape == (4, mlp.n_params)
+
+
+def test_one_network_computes_what_its_nn_sequential_computes_to_the_bit():
+    mlp, params = net(width=7, depth=2, activation="gelu")
+    x = inputs(5).flatten(0, 1)
+    with torch.no_grad():
+        assert torch.equal(mlp.forward(params, x), mlp.to_module(params)(x))
 
 
 def test_class_gradients_equal_a_per_class_autograd_loop():
-    module, params = net()
+    mlp, params = net()
     x = inputs(5)
-    got = class_gradients(module, params, x)
+    got = class_gradients(mlp, params, x)
+    assert got.shape == (C, mlp.n_params)
     for c in range(C):
-        p = {k: v.clone().requires_grad_(True) for k, v in params.items()}
-        loss = F.cross_entropy(functional_call(module, p, (x[c],)), torch.full((5,), c))
-        ref = torch.autograd.grad(loss, list(p.values()))
-        for k, r in zip(p, ref):
-            torch.testing.assert_close(got[k][c], r)
+        module = mlp.to_module(params)
+        F.cross_entropy(module(x[c]), torch.full((5,), c)).backward()
+        torch.testing.assert_close(got[c], flat_grads(module))
 
 
 def test_gradient_distance_is_zero_for_parallel_rows_and_ignores_biases():
-    module, params = net(activation="gelu")  # no all-zero rows (an idle ReLU unit counts 1)
-    g = class_gradients(module, params, inputs(5))
-    scaled = {k: (3 * v if v.ndim == 3 else -v) for k, v in g.items()}
-    assert float(gradient_distance(g, scaled)) == pytest.approx(0.0, abs=1e-10)
-    flipped = {k: -v for k, v in g.items()}
-    rows = sum(v.shape[0] * v.shape[1] for v in g.values() if v.ndim == 3)
-    assert float(gradient_distance(g, flipped)) == pytest.approx(2.0 * rows)
+    mlp, params = net(activation="gelu")  # no all-zero rows (an idle ReLU unit counts 1)
+    g = class_gradients(mlp, params, inputs(5))
+    scaled = g.clone()
+    for w, b in mlp.layers(scaled):  # views: scale the weight rows, flip the biases
+        w.mul_(3)
+        b.mul_(-1)
+    assert float(gradient_distance(mlp, g, scaled)) == pytest.approx(0.0, abs=1e-10)
+    rows = sum(C * w.shape[1] for w, _ in mlp.layers(g))
+    assert float(gradient_distance(mlp, g, -g)) == pytest.approx(2.0 * rows)
 
 
 def test_distribution_matching_loss_is_the_squared_distance_of_class_mean_embeddings():
-    module, params = net()
-    embed = module[:-1]
-    hidden = {k: v for k, v in params.items() if k.startswith("0.")}
+    mlp, params = net()
+    (w1, b1), _ = mlp.layers(params)
     xr, xs = inputs(7, seed=2), inputs(2, seed=3)
-    emb = lambda x: torch.relu(x @ hidden["0.weight"].T + hidden["0.bias"])  # noqa: E731
+    emb = lambda x: torch.relu(x @ w1.T + b1)  # noqa: E731
     ref = ((emb(xr).mean(1) - emb(xs).mean(1)) ** 2).sum()
-    torch.testing.assert_close(distribution_matching_loss(embed, hidden, xr, xs), ref)
+    torch.testing.assert_close(distribution_matching_loss(mlp, params, xr, xs), ref)
 
 
 def test_matching_losses_compute_under_no_grad():
-    module, params = net(activation="gelu")
+    mlp, params = net(activation="gelu")
     xr, xs = inputs(7, seed=2), inputs(2, seed=3)
     with torch.no_grad():
-        assert float(gradient_matching_loss(module, params, xr, xs)) > 0
+        assert float(gradient_matching_loss(mlp, params, xr, xs)) > 0
 
 
 def test_unrolled_sgd_matches_torch_sgd_and_trains_under_no_grad():
-    module, params = net()
+    mlp, params = net()
     x = inputs(4).flatten(0, 1)
     y = torch.arange(C).repeat_interleave(4)
-    p = {k: v.clone().requires_grad_(True) for k, v in params.items()}
-    opt = torch.optim.SGD(list(p.values()), lr=0.3)
+    module = mlp.to_module(params)
+    opt = torch.optim.SGD(module.parameters(), lr=0.3)
     for _ in range(5):
         opt.zero_grad()
-        F.cross_entropy(functional_call(module, p, (x,)), y).backward()
+        F.cross_entropy(module(x), y).backward()
         opt.step()
     with torch.no_grad():
-        got = unrolled_sgd(module, params, x, y, steps=5, lr=0.3)
-    for k in p:
-        torch.testing.assert_close(got[k], p[k].detach())
+        got = unrolled_sgd(mlp, params, x, y, steps=5, lr=0.3)
+    torch.testing.assert_close(got, torch.cat([p.detach().reshape(-1) for p in module.parameters()]))
 
 
-def test_train_ensemble_trains_each_network_as_if_alone():
+def test_train_ensemble_is_torch_adam_for_each_network_alone():
     spec = MLPSpec(8)
-    module = spec.module(P, C)
-    stacked = spec.init(module, torch.Generator().manual_seed(0), n_models=3, dtype=torch.float64)
+    mlp = spec.network(P, C)
+    stacked = spec.init(mlp, torch.Generator().manual_seed(0), n_models=3, dtype=torch.float64)
     x = inputs(4).flatten(0, 1)
     y = torch.arange(C).repeat_interleave(4)
-    together = train_ensemble(module, stacked, x, y, steps=20, lr=1e-2)
-    alone = train_ensemble(module, {k: v[1:2] for k, v in stacked.items()}, x, y, steps=20, lr=1e-2)
-    for k in together:
-        torch.testing.assert_close(together[k][1:2], alone[k])
+    together = train_ensemble(mlp, stacked, x, y, steps=20, lr=1e-2)
+    for k in range(3):
+        module = mlp.to_module(stacked[k])
+        opt = torch.optim.Adam(module.parameters(), lr=1e-2)
+        for _ in range(20):
+            opt.zero_grad()
+            F.cross_entropy(module(x), y).backward()
+            opt.step()
+        want = torch.cat([p.detach().reshape(-1) for p in module.parameters()])
+        torch.testing.assert_close(together[k], want, rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize("kwargs, match", [({"width": 0}, "MLP width must be an int >= 1, got 0"),
