@@ -84,12 +84,14 @@ def _cmd_distill(args) -> int:
     summary = distill_csv(args.data, id_col=args.id_col, time_col=args.time_col, budget=args.budget, out=args.out,
                           structure=args.structure, noise=args.noise, steps=args.steps, lr=args.lr, seed=args.seed,
                           device=args.device, method=args.method, checkpoint_every=args.checkpoint_every,
-                          resume=args.resume, quiet=args.quiet)
+                          resume=args.resume, quiet=args.quiet, time_step=args.time_step,
+                          max_slices=args.max_slices, standardize=not args.no_standardize)
     _add_to_run_json(os.path.join(args.out, "run.json"), {"torch_threads": threads})
-    print("mean log-likelihood per sequence on your sources:")
+    print("mean log-likelihood per sequence on your sources (your units | standard units):")
     for k, v in summary["source_ll"].items():
-        print(f"  {k:22s} {v:.4f}")
-    print(f"wrote {args.out}/distilled.csv, structure.json, dbn.json, dbn_pgmpy.json, results.csv, run.json")
+        print(f"  {k:22s} {v:12.4f} | {summary['source_ll_standard_units'][k]:.4f}")
+    print(f"wrote {args.out}/distilled.csv, scaling.json, structure.json, dbn.json, dbn_pgmpy.json, results.csv, "
+          "run.json")
     return 0
 
 
@@ -115,6 +117,39 @@ def _threads_option(p: argparse.ArgumentParser, what: str) -> None:
                    help=f"torch CPU threads {what} (default: ${THREADS_ENV}, else 1; 0 = torch's default)")
 
 
+def _distill_parser(sub) -> None:
+    """The ``distill`` subcommand's arguments."""
+    d = sub.add_parser("distill", help="distil your own CSV sources (NaN = missing) for a DBN")
+    d.add_argument("--task", default="dbn", help="task (dbn)")
+    d.add_argument("--data", nargs="+", required=True, metavar="CSV", help="one CSV file per source")
+    d.add_argument("--id-col", required=True, help="column naming the sequence (patient) id")
+    d.add_argument("--time-col", required=True,
+                   help="column giving each visit's time (numbers or dates); rows are placed on a time grid")
+    d.add_argument("--time-step", type=float, metavar="STEP",
+                   help="time-grid step in the time column's units, days for dates (default: inferred; "
+                        "required for non-integer times)")
+    d.add_argument("--max-slices", type=int, metavar="N",
+                   help="cut sequences after N time slices (default: no cap; grids over 1000 slices are refused)")
+    d.add_argument("--no-standardize", action="store_true",
+                   help="work in the data's own units (default: standardise each variable, report in yours)")
+    d.add_argument("--budget", type=int, required=True, help="distilled sequences per source")
+    d.add_argument("--out", required=True)
+    d.add_argument("--structure", help="JSON DBN structure (default: learned from the data)")
+    d.add_argument("--noise", type=float,
+                   help="observation-noise std of the sources, in standard units unless --no-standardize "
+                        "(default: estimated)")
+    d.add_argument("--method", default="exact", help="exact (default) | zeroth_order")
+    d.add_argument("--steps", type=int, default=200)
+    d.add_argument("--lr", type=float, default=0.05)
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--device", default="auto")
+    d.add_argument("--checkpoint-every", type=int, default=0, metavar="N")
+    d.add_argument("--resume", action="store_true")
+    d.add_argument("--quiet", action="store_true")
+    _threads_option(d, "for the run")
+    d.set_defaults(fn=_cmd_distill)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="taskdd", description="Task-specified dataset distillation.")
     p.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
@@ -137,25 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     _threads_option(r, "for the run")
     r.set_defaults(fn=_cmd_run)
 
-    d = sub.add_parser("distill", help="distil your own CSV sources (NaN = missing) for a DBN")
-    d.add_argument("--task", default="dbn", help="task (dbn)")
-    d.add_argument("--data", nargs="+", required=True, metavar="CSV", help="one CSV file per source")
-    d.add_argument("--id-col", required=True, help="column naming the sequence (patient) id")
-    d.add_argument("--time-col", required=True, help="column giving the time order within a sequence")
-    d.add_argument("--budget", type=int, required=True, help="distilled sequences per source")
-    d.add_argument("--out", required=True)
-    d.add_argument("--structure", help="JSON DBN structure (default: learned from the data)")
-    d.add_argument("--noise", type=float, help="observation-noise std of the sources (default: estimated)")
-    d.add_argument("--method", default="exact", help="exact (default) | zeroth_order")
-    d.add_argument("--steps", type=int, default=200)
-    d.add_argument("--lr", type=float, default=0.05)
-    d.add_argument("--seed", type=int, default=0)
-    d.add_argument("--device", default="auto")
-    d.add_argument("--checkpoint-every", type=int, default=0, metavar="N")
-    d.add_argument("--resume", action="store_true")
-    d.add_argument("--quiet", action="store_true")
-    _threads_option(d, "for the run")
-    d.set_defaults(fn=_cmd_distill)
+    _distill_parser(sub)
 
     s = sub.add_parser("sweep", help="run a case over a grid of settings and seeds, in parallel")
     s.add_argument("case")

@@ -5,7 +5,10 @@ two-slice data ``(x_{t-1}, x_t)`` over every consecutive pair, and run pgmpy's
 ``HillClimbSearch`` with the Gaussian BIC score under a temporal order (no edge from slice t
 back to t-1, no edge inside slice t-1). Edges inside slice t become the intra-slice parents,
 edges from t-1 to t the inter-slice parents; self-edges ``x_{t-1} -> x_t`` are required by
-default. Limitation: mean imputation weakens dependencies between variables that are rarely
+default. Sources may differ in sequence length (shorter ones are padded with missing slices)
+and a pair of slices enters only where both slices observe something. Variable names are
+mapped to safe identifiers (``v0, v1, ...``) for pgmpy, whose Gaussian BIC builds a formula
+from them (names such as ``alk.phos`` or ``heart rate`` would break it), and back. Limitation: mean imputation weakens dependencies between variables that are rarely
 observed together, and no method can find an edge between two variables that no source ever
 observes jointly: check the learned ``structure.json``, or give ``--structure``.
 """
@@ -34,34 +37,53 @@ def learn_structure(sources: Sources, *, max_parents: int = 3, self_edges: bool 
     """
     if max_parents < 1:
         raise ConfigError(f"max_parents must be >= 1, got {max_parents}")
-    vals = torch.cat([s.values for s in sources]).double()
-    mask = torch.cat([s.mask for s in sources])
-    if vals.shape[1] < 2:
-        raise DataError("learning a DBN structure needs sequences with T >= 2")
-    cnt = mask.sum((0, 1))
-    if (cnt == 0).any():
-        raise DataError(f"variables {[v for v, c in zip(sources.variables, cnt.tolist()) if c == 0]} are never observed")
-    filled = torch.where(mask, vals, (vals * mask).sum((0, 1)) / cnt)
-    prev_cols = [f"{v}__prev" for v in sources.variables]
-    cur_cols = list(sources.variables)
-    d = len(cur_cols)
-    frame = pd.DataFrame(torch.cat([filled[:, :-1], filled[:, 1:]], -1).reshape(-1, 2 * d).numpy(),
-                         columns=prev_cols + cur_cols)
+    names = list(sources.variables)
+    safe = [f"v{j}" for j in range(len(names))]
+    frame = _two_slice_frame(sources, safe)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from pgmpy.causal_discovery import ExpertKnowledge
         from pgmpy.estimators import HillClimbSearch
+        prev_cols, cur_cols = [f"{v}__prev" for v in safe], safe
         knowledge = ExpertKnowledge(
             forbidden_edges=[(a, b) for a in prev_cols for b in prev_cols if a != b],
             required_edges=[(p, c) for p, c in zip(prev_cols, cur_cols)] if self_edges else None,
             temporal_order=[prev_cols, cur_cols])
         dag = HillClimbSearch(frame).estimate(scoring_method="bic-g", max_indegree=max_parents,
                                               expert_knowledge=knowledge, show_progress=False)
-    intra = {v: [] for v in cur_cols}
-    inter = {v: [] for v in cur_cols}
+    back = dict(zip(safe, names))
+    intra = {v: [] for v in names}
+    inter = {v: [] for v in names}
     for a, b in dag.edges():
-        if b in intra:
-            (inter if a.endswith("__prev") else intra)[b].append(a.removesuffix("__prev"))
+        if b in back:
+            (inter if a.endswith("__prev") else intra)[back[b]].append(back[a.removesuffix("__prev")])
     log.info("learned structure: %d intra edges, %d inter edges",
              sum(map(len, intra.values())), sum(map(len, inter.values())))
-    return DBNStructure(cur_cols, intra, inter)
+    return DBNStructure(names, intra, inter)
+
+
+def _two_slice_frame(sources: Sources, columns: list[str]) -> pd.DataFrame:
+    """Pooled, mean-imputed ``(x_{t-1}, x_t)`` rows (columns ``c__prev`` then ``c``), from every
+    consecutive pair of slices that both observe something; sources are padded to one length."""
+    T = max(s.shape[1] for s in sources)
+    if T < 2:
+        raise DataError("learning a DBN structure needs sequences with T >= 2 time slices; every sequence "
+                        "here has one")
+    vals = torch.cat([_pad(s.values.double(), T) for s in sources])
+    mask = torch.cat([_pad(s.mask, T) for s in sources])
+    cnt = mask.sum((0, 1))
+    if (cnt == 0).any():
+        raise DataError(f"variables {[v for v, c in zip(sources.variables, cnt.tolist()) if c == 0]} are never observed")
+    filled = torch.where(mask, vals, (vals * mask).sum((0, 1)) / cnt)
+    seen = mask.any(-1)
+    use = seen[:, :-1] & seen[:, 1:]
+    if not use.any():
+        raise DataError("learning a DBN structure needs a sequence observed at two consecutive time slices; "
+                        "none is")
+    pairs = torch.cat([filled[:, :-1], filled[:, 1:]], -1)[use]
+    return pd.DataFrame(pairs.numpy(), columns=[f"{c}__prev" for c in columns] + columns)
+
+
+def _pad(x: torch.Tensor, T: int) -> torch.Tensor:
+    """``[N, T_x, d]`` -> ``[N, T, d]``, new slices zero / False."""
+    return torch.cat([x, x.new_zeros(x.shape[0], T - x.shape[1], x.shape[2])], 1) if x.shape[1] < T else x

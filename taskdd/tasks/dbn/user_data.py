@@ -6,6 +6,16 @@ DBN structure comes from ``--structure FILE`` (JSON: ``{"variables": [...], "int
 (:func:`taskdd.tasks.dbn.structure_learning.learn_structure`). Each source's observation noise
 comes from ``--noise`` or is estimated by maximum marginal likelihood. Every output is written
 atomically at the end, so a failed run leaves no partial file in ``--out``.
+
+Rows are aligned on their time values (:mod:`taskdd.tasks.dbn.panel`: a missing visit is a
+masked slice; ragged histories are padded). By default each variable is standardised from the
+observed cells of all sources (:class:`~taskdd.tasks.dbn.scaling.Scaling`, saved as
+``scaling.json``): structure learning, noise, distillation and fits work in standard units,
+``--noise`` is in standard units (a fraction of each variable's spread), ``distilled.csv`` is
+written back in the user's units, and ``results.csv`` gives each source log-likelihood in both
+(``source_ll_user_units`` = standard + log-Jacobian). ``dbn.json`` / ``dbn_pgmpy.json`` hold the
+DBN in standard units. Everything cheap is checked before any fitting
+(:mod:`taskdd.tasks.dbn.user_checks`).
 """
 
 from __future__ import annotations
@@ -27,9 +37,12 @@ from taskdd.distill import distill
 from taskdd.errors import ConfigError, DataError
 from taskdd.results import ResultsTable, atomic_write, ensure_out_dir, versions, write_json
 from taskdd.tasks.dbn import baselines
+from taskdd.tasks.dbn.panel import Panel, align_panel
+from taskdd.tasks.dbn.scaling import Scaling
 from taskdd.tasks.dbn.structure import DBNStructure
 from taskdd.tasks.dbn.structure_learning import learn_structure
 from taskdd.tasks.dbn.task import DBNLikelihoodTask
+from taskdd.tasks.dbn.user_checks import check_budget_floor, check_options, check_panel
 
 __all__ = ["read_csv_source", "read_structure", "structure_to_json", "distill_csv"]
 
@@ -84,31 +97,31 @@ def _pgmpy_export(model, T: int) -> dict:
                       "std": float(c.std)} for c in net.get_cpds()]}
 
 
-def _read_sources(data: Sequence[str | os.PathLike], id_col: str, time_col: str) -> Sources:
-    """Step 1: each CSV is one source, named after its file stem (made unique)."""
-    frames, names = {}, []
+def _read_frames(data: Sequence[str | os.PathLike]) -> dict[str, pd.DataFrame]:
+    """Each CSV is one source, named after its file stem (made unique)."""
+    frames: dict[str, pd.DataFrame] = {}
     for path in data:
         stem = Path(path).stem
-        name = stem if stem not in names else f"{stem}_{len(names)}"
-        names.append(name)
+        name = stem if stem not in frames else f"{stem}_{len(frames)}"
         frames[name] = read_csv_source(path)
-    return Sources.from_dataframes(frames, id_col, time_col)
+    return frames
 
 
-def _choose_structure(sources: Sources, structure: str | os.PathLike | None) -> tuple[DBNStructure, str]:
-    """Step 2: the structure from ``structure`` (a JSON file) or learned; returns it and how."""
-    if structure is None:
-        return (learn_structure(sources),
-                "learned (pgmpy HillClimbSearch, BIC-Gauss, mean-imputed two-slice data)")
-    dbn_structure = read_structure(structure)
-    if set(dbn_structure.variables) != set(sources.variables):
-        raise DataError(f"structure variables {sorted(dbn_structure.variables)} differ from the data's "
-                        f"{sorted(sources.variables)}")
-    return dbn_structure, "given"
+def _given_structure(structure: str | os.PathLike | None) -> DBNStructure | None:
+    return None if structure is None else read_structure(structure)
+
+
+def _choose_structure(sources: Sources, given: DBNStructure | None, budget: int) -> tuple[DBNStructure, str]:
+    """The given structure or one learned (on the standardised sources); returns it and how."""
+    if given is not None:
+        return given, "given"
+    learned = learn_structure(sources)
+    check_budget_floor(learned, sources, budget)
+    return learned, "learned (pgmpy HillClimbSearch, BIC-Gauss, mean-imputed two-slice data)"
 
 
 def _with_noise(structure: DBNStructure, sources: Sources, noise: float | None) -> tuple[Sources, dict, str]:
-    """Step 3: each source's observation-noise std, given or estimated; the sources carrying it."""
+    """Each source's observation-noise std, given or estimated; the sources carrying it."""
     if noise is None:
         by_source, how = baselines.estimate_noise(structure, sources), "estimated by maximum marginal likelihood"
     else:
@@ -117,9 +130,9 @@ def _with_noise(structure: DBNStructure, sources: Sources, noise: float | None) 
     return sources, by_source, how
 
 
-def _distill_and_compare(structure: DBNStructure, sources: Sources, budget: int, method: str, seed: int,
-                         outp: Path, checkpoint_every: int, resume: bool, **kw):
-    """Step 4: distil, fit the DBN to the distilled set, score it beside the references."""
+def _distill_and_compare(structure: DBNStructure, sources: Sources, scaling: Scaling, budget: int, method: str,
+                         seed: int, outp: Path, checkpoint_every: int, resume: bool, **kw):
+    """Distil, fit the DBN to the distilled set, score it beside the references."""
     task = DBNLikelihoodTask(structure, score_on="all")
     ckpt = {"checkpoint_dir": str(outp / "checkpoints"), "checkpoint_every": checkpoint_every,
             "resume": resume} if checkpoint_every or resume else {}
@@ -129,60 +142,98 @@ def _distill_and_compare(structure: DBNStructure, sources: Sources, budget: int,
         refs = {"distilled_" + method: model, "direct_fit": baselines.direct_fit(structure, sources),
                 "impute": baselines.impute(structure, sources)}
     table = ResultsTable("distill-csv")
+    jac = float(sum(scaling.log_jacobian(s.mask).sum() for s in sources)) / sum(len(s) for s in sources)
     for label, m in refs.items():
-        table.add(label, budget, seed, {"source_ll": float(task.score(m, sources))})
+        ll = float(task.score(m, sources))
+        table.add(label, budget, seed, {"source_ll_user_units": ll + jac, "source_ll_standard_units": ll})
     return res, model, table
 
 
-def _distilled_frame(res, variables: Sequence[str], id_col: str, time_col: str) -> pd.DataFrame:
-    """The distilled sequences as a long table: ``source, id_col, time_col, variables...``."""
-    vals = res.synthetic["values"].detach().cpu().double()
+def _distilled_frame(res, scaling: Scaling, variables: Sequence[str], id_col: str, time_col: str,
+                     step: float) -> pd.DataFrame:
+    """The distilled sequences in user units as a long table: ``source, id_col, time_col,
+    variables...``; time = slice * step (time since the first visit; days for dates)."""
+    vals = scaling.to_user(res.synthetic["values"].detach().cpu().double())
     part = res.synthetic.part_index()
     T = vals.shape[1]
     df = pd.DataFrame(vals.reshape(-1, len(variables)).numpy(), columns=list(variables))
-    df.insert(0, time_col, [t for _ in range(vals.shape[0]) for t in range(T)])
+    df.insert(0, time_col, [t * step for _ in range(vals.shape[0]) for t in range(T)])
     df.insert(0, id_col, [i for i in range(vals.shape[0]) for _ in range(T)])
     df.insert(0, "source", [res.synthetic.part_names[int(j)] for j in part for _ in range(T)])
     return df
 
 
 def _write_outputs(outp: Path, res, model, table: ResultsTable, structure: DBNStructure, structure_how: str,
-                   id_col: str, time_col: str) -> None:
-    """Step 5: every output but run.json, each written atomically."""
+                   scaling: Scaling, panel: Panel, id_col: str, time_col: str) -> None:
+    """Every output but run.json, each written atomically."""
     with atomic_write(outp / "distilled.csv") as f:
-        _distilled_frame(res, structure.variables, id_col, time_col).to_csv(f, index=False, float_format="%.10g")
+        _distilled_frame(res, scaling, structure.variables, id_col, time_col, panel.step).to_csv(
+            f, index=False, float_format="%.10g")
     write_json(outp / "structure.json", {**structure_to_json(structure), "how": structure_how})
-    write_json(outp / "dbn.json", {"variables": list(structure.variables),
+    write_json(outp / "scaling.json", scaling.to_json())
+    write_json(outp / "dbn.json", {"variables": list(structure.variables), "units": "standard (see scaling.json)",
                                    **{k: v.detach().cpu().double().tolist() for k, v in model.parameters_dict().items()}})
-    write_json(outp / "dbn_pgmpy.json", _pgmpy_export(model, res.synthetic["values"].shape[1]))
+    write_json(outp / "dbn_pgmpy.json", {**_pgmpy_export(model, res.synthetic["values"].shape[1]),
+                                         "units": "standard (see scaling.json)"})
     table.save(outp / "results.csv")
     res.save(outp / "result")
+
+
+def _prepare(data, id_col: str, time_col: str, budget: int, structure, noise: float | None, time_step: float | None,
+             max_slices: int | None, standardize: bool) -> tuple[Panel, Sources, Scaling, DBNStructure | None, list]:
+    """Read, align, check and standardise: everything before the first fit."""
+    panel = align_panel(_read_frames(data), id_col, time_col, time_step=time_step, max_slices=max_slices)
+    given = _given_structure(structure)
+    warnings = check_panel(panel.sources, budget, structure=given, estimate_noise=noise is None)
+    variables = given.variables if given is not None else panel.sources.variables
+    sources = Sources([s.reorder(variables) for s in panel.sources]).to(dtype=torch.float64)
+    scaling = Scaling.fit(sources)  # also refuses constant variables under --no-standardize
+    if not standardize:
+        scaling = Scaling.identity(variables)
+    return panel, scaling.sources(sources), scaling, given, warnings
+
+
+def _summary(panel: Panel, sources: Sources, scaling: Scaling, noise_by_source: dict, noise_how: str,
+             structure_how: str, budget: int, table: ResultsTable, warnings: list) -> dict:
+    ll = {u: {r["method"]: r["value"] for r in table.rows if r["metric"] == f"source_ll_{u}_units"}
+          for u in ("user", "standard")}
+    return {"sources": {s.name: {"sequences": len(s), "T": s.shape[1],
+                                 "observed_fraction": s.mask.float().mean().item()} for s in sources},
+            "time_grid": panel.to_json(), "scaling": scaling.to_json(),
+            "noise": noise_by_source, "noise_how": noise_how,
+            "noise_units": "standard (a fraction of each variable's std; see scaling.json)",
+            "structure_how": structure_how, "budget_per_source": budget,
+            "source_ll": ll["user"], "source_ll_standard_units": ll["standard"], "warnings": warnings}
 
 
 def distill_csv(data: Sequence[str | os.PathLike], *, id_col: str, time_col: str, budget: int, out: str | os.PathLike,
                 structure: str | os.PathLike | None = None, noise: float | None = None, steps: int = 200,
                 lr: float = 0.05, seed: int = 0, device: str = "auto", method: str = "exact",
-                checkpoint_every: int = 0, resume: bool = False, quiet: bool = False) -> dict:
-    """Distil CSV sources for a DBN; write the distilled CSV, structure, fitted DBN (ours and a
-    pgmpy export), results.csv and run.json into ``out``. Returns a summary dict."""
-    if not data:
-        raise ConfigError("give at least one --data file")
-    if noise is not None and not noise >= 0:
-        raise ConfigError(f"--noise must be >= 0, got {noise}")
-    outp = ensure_out_dir(out)
+                checkpoint_every: int = 0, resume: bool = False, quiet: bool = False, time_step: float | None = None,
+                max_slices: int | None = None, standardize: bool = True) -> dict:
+    """Distil CSV sources for a DBN; write the distilled CSV (user units), structure, scaling,
+    fitted DBN (ours and a pgmpy export, standard units), results.csv and run.json into ``out``.
+
+    time_step / max_slices: the time grid (:func:`taskdd.tasks.dbn.panel.align_panel`).
+    standardize: work in standard units (default); False = in the data's own units.
+    Everything cheap is validated before any fitting. Returns a summary dict (``source_ll`` in
+    user units, ``source_ll_standard_units``)."""
+    check_options(data, budget=budget, steps=steps, lr=lr, seed=seed, noise=noise, method=method,
+                  checkpoint_every=checkpoint_every, resume=resume)
     dev = resolve_device(device)
+    outp = ensure_out_dir(out)
     started = time.time()
-    sources = _read_sources(data, id_col, time_col)
-    dbn_structure, structure_how = _choose_structure(sources, structure)
+    panel, sources, scaling, given, warnings = _prepare(data, id_col, time_col, budget, structure, noise, time_step,
+                                                        max_slices, standardize)
+    dbn_structure, structure_how = _choose_structure(sources, given, budget)
     sources = Sources([s.reorder(dbn_structure.variables) for s in sources]).to(dev, torch.float64)
     sources, noise_by_source, noise_how = _with_noise(dbn_structure, sources, noise)
-    res, model, table = _distill_and_compare(dbn_structure, sources, budget, method, seed, outp, checkpoint_every,
-                                             resume, steps=steps, lr=lr, device=dev, quiet=quiet)
-    _write_outputs(outp, res, model, table, dbn_structure, structure_how, id_col, time_col)
-    summary = {"sources": {s.name: {"sequences": len(s), "T": s.shape[1],
-                                    "observed_fraction": s.mask.float().mean().item()} for s in sources},
-               "noise": noise_by_source, "noise_how": noise_how, "structure_how": structure_how,
-               "budget_per_source": budget, "source_ll": {r["method"]: r["value"] for r in table.rows}}
+    res, model, table = _distill_and_compare(dbn_structure, sources, scaling, budget, method, seed, outp,
+                                             checkpoint_every, resume, steps=steps, lr=lr, device=dev, quiet=quiet)
+    _write_outputs(outp, res, model, table, dbn_structure, structure_how, scaling, panel, id_col, time_col)
+    summary = _summary(panel, sources, scaling, noise_by_source, noise_how, structure_how, budget, table, warnings)
+    if not standardize:
+        summary["noise_units"] = "the data's own units (--no-standardize)"
     write_json(outp / "run.json", {"command": "distill", "task": "dbn", "data": [str(p) for p in data],
                                    "config": res.config, **summary, "versions": versions(),
                                    "wall_time_s": time.time() - started})

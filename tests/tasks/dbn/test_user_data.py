@@ -36,8 +36,11 @@ def test_cli_distills_csv_sources_with_a_learned_structure(csvs, tmp_path):
     assert list(out.columns[:3]) == ["source", "pid", "visit"]
     assert sorted(out.columns[3:]) == ["x0", "x1", "x2", "x3", "x4"]
     assert len(out) == 2 * 4 * 4 and out.notna().all().all()
-    res = pd.read_csv(tmp_path / "results.csv").set_index("method").value
-    assert res["distilled_exact"] > res["impute"]
+    res = pd.read_csv(tmp_path / "results.csv")
+    user = res[res.metric == "source_ll_user_units"].set_index("method").value
+    std = res[res.metric == "source_ll_standard_units"].set_index("method").value
+    assert user["distilled_exact"] > user["impute"] and std["distilled_exact"] > std["impute"]
+    assert (tmp_path / "scaling.json").is_file()
     run = json.loads((tmp_path / "run.json").read_text())
     assert run["structure_how"].startswith("learned") and set(run["noise"]) == {"source0", "source1"}
     assert all(0.1 < v < 0.6 for v in run["noise"].values())
@@ -57,7 +60,7 @@ def test_given_structure_and_noise_are_used(csvs, tmp_path):
     (lambda p: p.write_text(p.read_text()[:-30]), DataError, "truncated"),
     (lambda p: p.write_text(""), DataError, "empty"),
     (lambda p: p.unlink(), DataError, "does not exist"),
-    (lambda p: p.write_text(p.read_text().replace("pid", "patient", 1)), DataError, "id_col 'pid'"),
+    (lambda p: p.write_text(p.read_text().replace("pid", "patient", 1)), DataError, "--id-col) 'pid'"),
 ])
 def test_bad_files_raise_typed_errors_and_leave_no_files(csvs, tmp_path, breakit, err, needle):
     d, paths, _ = csvs

@@ -1,0 +1,202 @@
+"""A user's panel (long tables: one row per sequence id and visit) -> aligned :class:`Sources`.
+
+Rows are placed on a time grid by their time *values*, not by their order, so a missing visit
+becomes a masked slice:
+
+- **Slice of a visit**: ``round((t - t_first) / step)`` (halves round up), where ``t_first`` is
+  the first visit of the same sequence: every sequence starts at slice 0 (time since entry; the
+  DBN's first slice is a sequence's first visit). Shorter histories are padded with masked
+  slices at the end, to the longest sequence over all sources.
+- **Step**: ``time_step`` when given (in the time column's units; in days for dates). Otherwise
+  inferred from the within-sequence differences between consecutive distinct times, pooled over
+  all sources: integer times -> their greatest common divisor (an exact grid: two distinct
+  visits never share a slice); dates (a non-numeric time column parsed by pandas) -> in days,
+  the most common difference rounded to whole days (so yearly visits of 365 and 366 days give a
+  365-day grid); no differences at all -> 1. Non-integer numbers without ``time_step`` are
+  refused: there is no sensible grid to guess.
+- **Several visits in one slice**: the visit nearest the slice centre ``t_first + k * step`` is
+  kept (ties: the earlier time; equal times: the first row in the file); the others are dropped
+  and counted (:attr:`Panel.dropped`, logged).
+- **Length cap**: a grid longer than ``max_slices`` is cut there (visits past it are dropped,
+  with a warning); without ``max_slices`` a grid of more than :data:`MAX_SLICES` slices is refused.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from taskdd.data import Source, Sources
+from taskdd.errors import ConfigError, DataError
+
+__all__ = ["Panel", "align_panel", "infer_step", "MAX_SLICES"]
+
+log = logging.getLogger(__name__)
+
+#: most time slices accepted without an explicit ``max_slices``
+MAX_SLICES = 1000
+
+
+@dataclass(frozen=True)
+class Panel:
+    """Aligned sources and how they were aligned: ``step`` (in ``unit``), slices ``T``, visits
+    ``dropped`` per source (several in one slice), visits ``truncated`` per source (past the cap)."""
+
+    sources: Sources
+    step: float
+    unit: str
+    dropped: dict[str, int] = field(default_factory=dict)
+    truncated: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def T(self) -> int:
+        return self.sources[0].shape[1]
+
+    def to_json(self) -> dict:
+        return {"step": self.step, "unit": self.unit, "slices": self.T,
+                "origin": "each sequence's first visit", "slice": "round((t - t_first) / step)",
+                "visits_dropped_same_slice": self.dropped, "visits_dropped_past_cap": self.truncated}
+
+
+def _times(df: pd.DataFrame, time_col: str, name: str) -> tuple[np.ndarray, bool]:
+    """The time column as floats (days for dates) and whether it held dates."""
+    col = df[time_col]
+    if col.isna().any():
+        raise DataError(f"source {name!r}: time column {time_col!r} is empty in {int(col.isna().sum())} rows "
+                        f"(first at data row {int(np.flatnonzero(col.isna().to_numpy())[0]) + 1})")
+    if pd.api.types.is_bool_dtype(col):
+        raise DataError(f"source {name!r}: time column {time_col!r} holds booleans; expected numbers or dates")
+    if pd.api.types.is_numeric_dtype(col):
+        return col.to_numpy(dtype=float), False
+    try:
+        ts = pd.to_datetime(col, format="mixed") if not pd.api.types.is_datetime64_any_dtype(col) else col
+    except (ValueError, TypeError, OverflowError):
+        raise DataError(f"source {name!r}: time column {time_col!r} holds neither numbers nor dates "
+                        f"(e.g. {str(col.iloc[0])!r})") from None
+    return ((ts - ts.min()).dt.total_seconds() / 86400.0).to_numpy(dtype=float), True
+
+
+def _diffs(ids: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Positive differences between consecutive distinct times within each sequence."""
+    order = np.lexsort((t, ids))
+    ids, t = ids[order], t[order]
+    d = np.diff(t)
+    return d[(ids[1:] == ids[:-1]) & (d > 0)]
+
+
+def infer_step(diffs: np.ndarray, dates: bool, time_col: str) -> float:
+    """The grid step from within-sequence time differences (see the module docstring)."""
+    if dates:
+        days = np.rint(diffs).astype(np.int64)
+        days = days[days > 0]
+        if not len(days):
+            return 1.0
+        vals, counts = np.unique(days, return_counts=True)
+        return float(vals[np.argmax(counts)])
+    if not len(diffs):
+        return 1.0
+    if not np.allclose(diffs, np.rint(diffs), rtol=0, atol=1e-9):
+        raise DataError(f"time column {time_col!r} holds non-integer times (e.g. a gap of {diffs[0]:g}); "
+                        "give --time-step STEP to set the time grid")
+    return float(np.gcd.reduce(np.rint(diffs).astype(np.int64)))
+
+
+def _slices(ids: np.ndarray, t: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
+    """Slice index of each row and its distance from the slice centre (in steps)."""
+    first = pd.Series(t).groupby(ids).transform("min").to_numpy()
+    x = (t - first) / step
+    k = np.floor(x + 0.5 + 1e-9).astype(np.int64)
+    return k, np.abs(x - k)
+
+
+def _table(df: pd.DataFrame, id_col: str, t: np.ndarray, step: float, variables: Sequence[str],
+           cap: int | None) -> tuple[np.ndarray, int, int]:
+    """``[N, T_seq, d]`` values (NaN = missing), visits dropped (same slice), visits past the cap."""
+    ids = df[id_col].to_numpy()
+    k, dist = _slices(ids, t, step)
+    row = pd.Index(pd.unique(np.sort(ids))).get_indexer(ids)
+    order = np.lexsort((np.arange(len(t)), t, dist, k, row))
+    keep = order[~pd.DataFrame({"r": row[order], "k": k[order]}).duplicated().to_numpy()]
+    dropped = len(t) - len(keep)
+    late = 0
+    if cap is not None:
+        late = int((k[keep] >= cap).sum())
+        keep = keep[k[keep] < cap]
+    arr = np.full((int(row.max()) + 1, int(k[keep].max()) + 1, len(variables)), np.nan)
+    arr[row[keep], k[keep]] = df[list(variables)].to_numpy(dtype=float)[keep]
+    return arr, dropped, late
+
+
+def _check_columns(df: pd.DataFrame, id_col: str, time_col: str, name: str) -> list[str]:
+    for col, what in ((id_col, "id_col (--id-col)"), (time_col, "time_col (--time-col)")):
+        if col not in df.columns:
+            raise DataError(f"source {name!r}: {what} {col!r} is not a column; columns are {list(df.columns)}")
+    if len(df) == 0:
+        raise DataError(f"source {name!r} has 0 rows (0 sequences); each source needs at least 2 sequences")
+    if df[id_col].isna().any():
+        raise DataError(f"source {name!r}: id column {id_col!r} is empty in {int(df[id_col].isna().sum())} rows")
+    variables = [c for c in df.columns if c not in (id_col, time_col)]
+    if not variables:
+        raise DataError(f"source {name!r} has no variable columns besides {id_col!r} and {time_col!r}")
+    for v in variables:
+        if not pd.api.types.is_numeric_dtype(df[v]) or pd.api.types.is_bool_dtype(df[v]):
+            bad = pd.to_numeric(df[v], errors="coerce").isna() & df[v].notna()
+            example = df[v][bad].iloc[0] if bad.any() else df[v].iloc[0]
+            raise DataError(f"source {name!r}: column {v!r} is not numeric (dtype {df[v].dtype}, e.g. "
+                            f"{str(example)!r}); variables must be numbers, empty = missing")
+    return variables
+
+
+def _grid(frames: Mapping[str, pd.DataFrame], id_col: str, time_col: str,
+          time_step: float | None) -> tuple[dict[str, np.ndarray], float, bool]:
+    times, kinds, diffs = {}, {}, []
+    for name, df in frames.items():
+        times[name], kinds[name] = _times(df, time_col, name)
+        diffs.append(_diffs(df[id_col].to_numpy(), times[name]))
+    if len(set(kinds.values())) > 1:
+        raise DataError(f"time column {time_col!r} holds dates in {[n for n, k in kinds.items() if k]} but "
+                        f"numbers in {[n for n, k in kinds.items() if not k]}; use one kind in every file")
+    dates = any(kinds.values())
+    if time_step is not None:
+        if not (isinstance(time_step, int | float) and math.isfinite(time_step) and time_step > 0):
+            raise ConfigError(f"--time-step must be a finite number > 0, got {time_step!r}")
+        return times, float(time_step), dates
+    return times, infer_step(np.concatenate(diffs), dates, time_col), dates
+
+
+def align_panel(frames: Mapping[str, pd.DataFrame], id_col: str, time_col: str, *,
+                time_step: float | None = None, max_slices: int | None = None) -> Panel:
+    """``{source name: long table}`` -> :class:`Panel` (rules in the module docstring).
+
+    Every column but ``id_col`` and ``time_col`` is a variable (numeric; empty = missing);
+    columns may differ between tables (the union is the variable set)."""
+    if max_slices is not None and (not isinstance(max_slices, int) or max_slices < 2):
+        raise ConfigError(f"--max-slices must be an int >= 2, got {max_slices!r}")
+    variables = {name: _check_columns(df, id_col, time_col, name) for name, df in frames.items()}
+    times, step, dates = _grid(frames, id_col, time_col, time_step)
+    cap = max_slices if max_slices is not None else MAX_SLICES + 1
+    tables, dropped, late = {}, {}, {}
+    for name, df in frames.items():
+        tables[name], dropped[name], late[name] = _table(df, id_col, times[name], step, variables[name], cap)
+    T = max(a.shape[1] for a in tables.values())
+    if max_slices is None and T > MAX_SLICES:
+        raise DataError(f"the time grid (step {step:g}{' days' if dates else ''}) gives more than {MAX_SLICES} "
+                        "slices; give a coarser --time-step or a --max-slices cap")
+    for name in frames:
+        if dropped[name]:
+            log.info("source %r: %d visits dropped (another visit of the same sequence is nearer the centre of "
+                     "its time slice)", name, dropped[name])
+        if late[name]:
+            log.warning("source %r: %d visits past --max-slices %d dropped", name, late[name], max_slices)
+    sources = []
+    for name, a in tables.items():
+        pad = np.full((a.shape[0], T - a.shape[1], a.shape[2]), np.nan)
+        sources.append(Source(torch.from_numpy(np.concatenate([a, pad], 1)), None, variables[name], name))
+    return Panel(Sources(sources), step, "days" if dates else f"{time_col} units", dropped,
+                 {k: v for k, v in late.items() if v})
