@@ -185,7 +185,7 @@ def align_panel(frames: Mapping[str, pd.DataFrame], id_col: str, time_col: str, 
     for name, df in frames.items():
         tables[name], dropped[name], late[name] = _table(df, id_col, times[name], step, variables[name], cap)
     T = max(a.shape[1] for a in tables.values())
-    if max_slices is None and T > MAX_SLICES:
+    if max_slices is None and (T > MAX_SLICES or any(late.values())):
         raise DataError(f"the time grid (step {step:g}{' days' if dates else ''}) gives more than {MAX_SLICES} "
                         "slices; give a coarser --time-step or a --max-slices cap")
     for name in frames:
