@@ -8,6 +8,7 @@ import torch
 
 from data_gen.dbn import make_sources, random_dbn
 from taskdd.cli import main
+from taskdd.data import Sources
 from taskdd.errors import ConfigError, DataError
 from taskdd.tasks.dbn.user_data import distill_csv, structure_to_json
 
@@ -83,3 +84,113 @@ def test_a_structure_over_other_variables_is_refused(csvs, tmp_path):
     f.write_text("{not json")
     with pytest.raises(ConfigError, match="not valid JSON"):
         distill_csv(paths, id_col="pid", time_col="visit", budget=4, out=tmp_path / "o", structure=f, quiet=True)
+
+
+# --- fail fast ------------------------------------------------------------------------------------
+@pytest.fixture
+def no_fitting(monkeypatch):
+    """Any structure learning, noise estimation or distillation fails the test."""
+    import taskdd.tasks.dbn.user_data as ud
+
+    def boom(*a, **k):
+        raise AssertionError("a fit started before the inputs were checked")
+    for name in ("learn_structure", "distill"):
+        monkeypatch.setattr(ud, name, boom)
+    monkeypatch.setattr(ud.baselines, "estimate_noise", boom)
+
+
+def _edit(paths, tmp_path, fn):
+    df = fn(pd.read_csv(paths[0]))
+    bad = tmp_path / "clinic.csv"
+    df.to_csv(bad, index=False)
+    return [bad, paths[1]]
+
+
+@pytest.mark.parametrize("edit, kw, err, needle", [
+    (None, {"budget": 151}, ConfigError, "largest budget that fits every source is 150"),
+    (lambda df: df[df.pid < 20], {"budget": 30}, ConfigError, "source 'clinic' (20 sequences); the largest budget "
+                                                              "that fits every source is 20"),
+    (None, {"lr": -1.0}, ConfigError, "--lr must be > 0"),
+    (None, {"steps": -1}, ConfigError, "--steps must be"),
+    (None, {"seed": -1}, ConfigError, "--seed"),
+    (None, {"noise": -0.5}, ConfigError, "--noise"),
+    (None, {"method": "nope"}, ConfigError, "unknown method 'nope'"),
+    (lambda df: df.iloc[:0], {}, DataError, "0 rows"),
+    (lambda df: df[df.pid == df.pid.iloc[0]], {}, DataError, "source 'clinic' has 1 sequence"),
+    (lambda df: df.assign(extra=float("nan")), {}, DataError, "['extra'] are observed in no source"),
+    (lambda df: df.assign(extra=[1.0] + [float("nan")] * (len(df) - 1)), {}, DataError, "'extra' (1)"),
+    (lambda df: df.assign(extra="high"), {}, DataError, "column 'extra' is not numeric"),
+    (lambda df: df.drop(columns="visit"), {}, DataError, "time_col (--time-col) 'visit'"),
+    (lambda df: df.assign(visit=df.visit * 0.5), {}, DataError, "--time-step"),
+])
+def test_bad_inputs_fail_in_one_line_before_any_fit(csvs, tmp_path, no_fitting, edit, kw, err, needle):
+    d, paths, _ = csvs
+    data = _edit(paths, tmp_path, edit) if edit else paths
+    args = dict(id_col="pid", time_col="visit", budget=4, out=tmp_path / "out", quiet=True, device="cpu")
+    with pytest.raises(err) as e:
+        distill_csv(data, **{**args, **kw})
+    assert needle in str(e.value) and "\n" not in str(e.value)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_a_structure_too_rich_for_the_budget_fails_before_noise_estimation(csvs, tmp_path, no_fitting):
+    d, paths, _ = csvs
+    with pytest.raises(ConfigError, match="budget >= "):
+        distill_csv(paths, id_col="pid", time_col="visit", budget=1, out=tmp_path / "o", structure=d / "structure.json",
+                    quiet=True)
+
+
+def test_disjoint_sources_and_no_complete_source_are_warned_about(csvs):
+    from taskdd.data import Source
+    from taskdd.tasks.dbn.user_checks import check_panel
+    v = torch.randn(3, 4, 2, dtype=torch.float64)
+    a = Source(v, torch.tensor([True, False]).expand(3, 4, 2), ["x", "y"], "a")
+    b = Source(v, torch.tensor([False, True]).expand(3, 4, 2), ["x", "y"], "b")
+    w = check_panel(Sources([a, b]), 2, estimate_noise=False)
+    assert any("'a' and 'b' share no variable" in x for x in w)
+    assert any("every source hides something" in x for x in w)
+
+
+# --- units -----------------------------------------------------------------------------------------
+SCALE = torch.tensor([0.03, 1.0, 30.0, 300.0, 3000.0], dtype=torch.float64)
+SHIFT = torch.tensor([0.1, 5.0, -20.0, 1000.0, 5e4], dtype=torch.float64)
+
+
+def _write(prob, folder, transform):
+    folder.mkdir()
+    paths = []
+    for s in prob.sources:
+        s = s.to(dtype=torch.float64)
+        s = type(s)(transform(s.values), s.mask, s.variables, s.name)
+        df = s.to_dataframe("pid", "visit")
+        df = df.drop(columns=[c for c in df.columns if c not in ("pid", "visit") and df[c].isna().all()])
+        df = df[df.pid % 7 != 3].assign(visit=df.visit * 2 + 1)  # fewer sequences, times 1, 3, 5, 7
+        paths.append(folder / f"{s.name}.csv")
+        df.to_csv(paths[-1], index=False, float_format="%.17g")
+    return paths
+
+
+def test_raw_units_and_pre_standardised_data_give_the_same_distilled_likelihood(csvs, tmp_path):
+    from taskdd.tasks.dbn.scaling import Scaling
+    d, _, prob = csvs
+    raw = _write(prob, tmp_path / "raw", lambda v: v * SCALE + SHIFT)
+    sc = Scaling.fit(Sources([type(s)(s.values.double() * SCALE + SHIFT, s.mask, s.variables, s.name)
+                              for s in prob.sources]))
+    pre = _write(prob, tmp_path / "pre", lambda v: sc.to_standard(v * SCALE + SHIFT))
+    kw = dict(id_col="pid", time_col="visit", budget=4, structure=d / "structure.json", noise=0.3, steps=30,
+              device="cpu", quiet=True, seed=3)
+    a = distill_csv(raw, out=tmp_path / "a", **kw)
+    b = distill_csv(pre, out=tmp_path / "b", **kw)
+    la, lb = a["source_ll_standard_units"]["distilled_exact"], b["source_ll_standard_units"]["distilled_exact"]
+    assert la == pytest.approx(lb, rel=1e-3)
+    jac = a["source_ll"]["direct_fit"] - a["source_ll_standard_units"]["direct_fit"]
+    assert jac < -10  # the user-unit figure carries the log-Jacobian of the raw scales
+    assert a["time_grid"]["step"] == 2 and a["time_grid"]["slices"] == 4
+    out_a = pd.read_csv(tmp_path / "a" / "distilled.csv")
+    out_b = pd.read_csv(tmp_path / "b" / "distilled.csv")
+    std_a = Scaling.from_json(json.loads((tmp_path / "a" / "scaling.json").read_text()))
+    cols = list(std_a.variables)
+    za = std_a.to_standard(torch.tensor(out_a[cols].to_numpy()))
+    # the same set up to directions the fit ignores (Adam moves them by rounding noise; measured <= 0.05)
+    assert torch.allclose(za, torch.tensor(out_b[cols].to_numpy()), atol=0.25)
+    assert out_a["visit"].tolist()[:4] == [0, 2, 4, 6]
