@@ -21,6 +21,8 @@ Kinds (one line each):
  41 resume without a folder        48 unwritable --out (CLI)        55 budget larger than the data
  42 corrupt checkpoint             49 truncated CSV (CLI distill)   56 NaN in a synthetic set given
  43 ridge data of the wrong shape  50 missing CSV file (CLI distill)
+ 57 CSV budget > a source (CLI)     59 CSV float times, no --time-step 61 CSV variable seen once
+ 58 CSV --lr -1 / --max-slices 1    60 CSV non-numeric column         62 random CSV panels align or refuse
 """
 
 import numpy as np
@@ -233,3 +235,43 @@ def test_cli_distill_bad_files_leave_no_output(capsys, tmp_path, prob):
     bad_structure.write_text("{")
     assert "not valid JSON" in _cli(capsys, *base, "--structure", str(bad_structure), "--out", str(out))
     assert not out.exists() or not any(out.iterdir())
+
+
+# --- 57-62: CSV panels through `taskdd distill` (checked before any fit) ------------------------
+def test_cli_distill_fails_fast_on_bad_options_and_panels(capsys, tmp_path, prob):
+    good = tmp_path / "good.csv"
+    prob.sources[0].to_dataframe("pid", "t").dropna(axis=1, how="all").to_csv(good, index=False)
+    df = pd.read_csv(good)
+    edits = {"float_t": df.assign(t=df.t * 0.5), "text": df.assign(x9="high"),
+             "once": df.assign(x9=[1.0] + [np.nan] * (len(df) - 1))}
+    for k, e in edits.items():
+        e.to_csv(tmp_path / f"{k}.csv", index=False)
+    base = ["distill", "--id-col", "pid", "--time-col", "t", "--noise", "0.3", "--out", str(tmp_path / "out")]
+    assert "largest budget that fits every source is" in _cli(capsys, *base, "--data", str(good), "--budget", "9999")
+    assert "--lr must be > 0" in _cli(capsys, *base, "--data", str(good), "--budget", "2", "--lr", "-1")
+    assert "--max-slices" in _cli(capsys, *base, "--data", str(good), "--budget", "2", "--max-slices", "1")
+    assert "--time-step" in _cli(capsys, *base, "--data", str(tmp_path / "float_t.csv"), "--budget", "2")
+    assert "not numeric" in _cli(capsys, *base, "--data", str(tmp_path / "text.csv"), "--budget", "2")
+    assert "fewer than 2 cells" in _cli(capsys, *base, "--data", str(tmp_path / "once.csv"), "--budget", "2")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+@FUZZ
+@given(data=st.data())
+def test_random_csv_panels_align_or_refuse(data):
+    from taskdd.tasks.dbn.panel import align_panel
+    n = data.draw(st.integers(1, 12))
+    ids = data.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n))
+    times = data.draw(st.lists(st.integers(-5, 40) | st.floats(-5, 40, allow_nan=False), min_size=n, max_size=n))
+    x = data.draw(st.lists(st.floats(-1e6, 1e6, allow_nan=False) | st.just(float("nan")), min_size=n, max_size=n))
+    step = data.draw(st.none() | st.floats(0.1, 10))
+    frame = pd.DataFrame({"id": ids, "t": times, "x": x})
+    try:
+        p = align_panel({"a": frame}, "id", "t", time_step=step)
+    except TaskddError:
+        return
+    s = p.sources[0]
+    assert len(s) == len(set(ids)) and int(s.mask.sum()) <= int(frame.x.notna().sum())
+    assert set(s.values[s.mask].tolist()) <= set(frame.x.dropna().tolist())
+    if step is None:  # integer times on their gcd grid: only repeated (id, time) visits share a slice
+        assert p.dropped["a"] == int(frame[["id", "t"]].duplicated().sum())
