@@ -105,6 +105,27 @@ class Scaling:
         """Every source in standard units."""
         return Sources([self.source(s) for s in sources])
 
+    def model_to_user(self, model):
+        """A :class:`LinearGaussianDBN` over standard units -> the same DBN over user units.
+
+        With ``x = mean + S z`` (``S = diag(std)``): ``B' = S B S^-1``, ``A' = S A S^-1``,
+        ``b' = (I - B' - A') mean + S b``, ``s' = S s`` (first slice: ``B0'``, ``b0' = (I - B0')
+        mean + S b0``, ``s0' = S s0``). Its log-likelihood of user-unit data equals the
+        standard-unit one plus :meth:`log_jacobian` (no observation noise; a scalar noise ``sigma``
+        in standard units is ``sigma * std_j`` in user units)."""
+        from taskdd.tasks.dbn.model import LinearGaussianDBN
+
+        p = model.parameters_dict()
+        if tuple(model.structure.variables) != self.variables:
+            raise DataError(f"model variables {list(model.structure.variables)} differ from the scaling's "
+                            f"{list(self.variables)}")
+        mean, std = self._stats(p["b"])
+        conj = {k: std[:, None] * p[k] / std[None, :] for k in ("B0", "B", "A")}
+        eye = torch.eye(len(std), dtype=std.dtype, device=std.device)
+        return LinearGaussianDBN(model.structure, check=False, **conj, s0=std * p["s0"], s=std * p["s"],
+                                 b0=(eye - conj["B0"]) @ mean + std * p["b0"],
+                                 b=(eye - conj["B"] - conj["A"]) @ mean + std * p["b"])
+
     def to_json(self) -> dict:
         return {"variables": list(self.variables), "mean": self.mean.tolist(), "std": self.std.tolist(),
                 "map": "standard = (user - mean) / std"}

@@ -14,7 +14,7 @@ observed cells of all sources (:class:`~taskdd.tasks.dbn.scaling.Scaling`, saved
 ``--noise`` is in standard units (a fraction of each variable's spread), ``distilled.csv`` is
 written back in the user's units, and ``results.csv`` gives each source log-likelihood in both
 (``source_ll_user_units`` = standard + log-Jacobian). ``dbn.json`` / ``dbn_pgmpy.json`` hold the
-DBN in standard units. Everything cheap is checked before any fitting
+fitted DBN moved back to the user's units (:meth:`Scaling.model_to_user`). Everything cheap is checked before any fitting
 (:mod:`taskdd.tasks.dbn.user_checks`).
 """
 
@@ -171,10 +171,11 @@ def _write_outputs(outp: Path, res, model, table: ResultsTable, structure: DBNSt
             f, index=False, float_format="%.10g")
     write_json(outp / "structure.json", {**structure_to_json(structure), "how": structure_how})
     write_json(outp / "scaling.json", scaling.to_json())
-    write_json(outp / "dbn.json", {"variables": list(structure.variables), "units": "standard (see scaling.json)",
-                                   **{k: v.detach().cpu().double().tolist() for k, v in model.parameters_dict().items()}})
-    write_json(outp / "dbn_pgmpy.json", {**_pgmpy_export(model, res.synthetic["values"].shape[1]),
-                                         "units": "standard (see scaling.json)"})
+    user = scaling.model_to_user(model.detach().to("cpu", torch.float64))
+    write_json(outp / "dbn.json", {"variables": list(structure.variables), "units": "user (the data's own)",
+                                   **{k: v.tolist() for k, v in user.parameters_dict().items()}})
+    write_json(outp / "dbn_pgmpy.json", {**_pgmpy_export(user, res.synthetic["values"].shape[1]),
+                                         "units": "user (the data's own)"})
     table.save(outp / "results.csv")
     res.save(outp / "result")
 
@@ -202,6 +203,8 @@ def _summary(panel: Panel, sources: Sources, scaling: Scaling, noise_by_source: 
             "time_grid": panel.to_json(), "scaling": scaling.to_json(),
             "noise": noise_by_source, "noise_how": noise_how,
             "noise_units": "standard (a fraction of each variable's std; see scaling.json)",
+            "noise_user_units": {n: dict(zip(scaling.variables, (v * scaling.std).tolist()))
+                                 for n, v in noise_by_source.items()},
             "structure_how": structure_how, "budget_per_source": budget,
             "source_ll": ll["user"], "source_ll_standard_units": ll["standard"], "warnings": warnings}
 
@@ -211,8 +214,8 @@ def distill_csv(data: Sequence[str | os.PathLike], *, id_col: str, time_col: str
                 lr: float = 0.05, seed: int = 0, device: str = "auto", method: str = "exact",
                 checkpoint_every: int = 0, resume: bool = False, quiet: bool = False, time_step: float | None = None,
                 max_slices: int | None = None, standardize: bool = True) -> dict:
-    """Distil CSV sources for a DBN; write the distilled CSV (user units), structure, scaling,
-    fitted DBN (ours and a pgmpy export, standard units), results.csv and run.json into ``out``.
+    """Distil CSV sources for a DBN; write the distilled CSV, structure, scaling, fitted DBN
+    (ours and a pgmpy export; all in user units), results.csv and run.json into ``out``.
 
     time_step / max_slices: the time grid (:func:`taskdd.tasks.dbn.panel.align_panel`).
     standardize: work in standard units (default); False = in the data's own units.

@@ -130,3 +130,14 @@ def test_a_constant_or_once_observed_variable_is_named(col, needle):
     with pytest.raises(DataError) as e:
         Scaling.fit(Sources([Source(v, None, ["ok", "bad.var"], "s")]))
     assert needle in str(e.value) and "'bad.var'" in str(e.value)
+
+
+def test_a_model_moved_to_user_units_scores_user_data_as_the_log_jacobian_says():
+    from data_gen.dbn import random_dbn
+    dbn = random_dbn(3, seed=4, dtype=torch.float64)
+    z = dbn.sample(5, 4, generator=torch.Generator().manual_seed(1))
+    mask = torch.rand(z.shape, generator=torch.Generator().manual_seed(2)) > 0.3
+    sc = Scaling(("x0", "x1", "x2"), torch.tensor([1.0, -200.0, 0.5]), torch.tensor([0.03, 30.0, 3000.0]))
+    user = sc.model_to_user(dbn)
+    ll_std = dbn.log_likelihood(z, mask)
+    assert torch.allclose(user.log_likelihood(sc.to_user(z), mask), ll_std + sc.log_jacobian(mask), rtol=1e-9)

@@ -194,3 +194,13 @@ def test_raw_units_and_pre_standardised_data_give_the_same_distilled_likelihood(
     # the same set up to directions the fit ignores (Adam moves them by rounding noise; measured <= 0.05)
     assert torch.allclose(za, torch.tensor(out_b[cols].to_numpy()), atol=0.25)
     assert out_a["visit"].tolist()[:4] == [0, 2, 4, 6]
+    dbn_a = json.loads((tmp_path / "a" / "dbn.json").read_text())
+    assert dbn_a["units"].startswith("user") and dbn_a["s"][4] / dbn_a["s"][0] > 1e4
+
+
+def test_no_standardize_works_in_the_data_units(csvs, tmp_path):
+    d, paths, _ = csvs
+    s = distill_csv(paths, id_col="pid", time_col="visit", budget=4, out=tmp_path, structure=d / "structure.json",
+                    noise=0.3, steps=5, device="cpu", quiet=True, standardize=False)
+    assert s["scaling"]["std"] == [1.0] * 5 and s["scaling"]["mean"] == [0.0] * 5
+    assert s["source_ll"] == s["source_ll_standard_units"]
