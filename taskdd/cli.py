@@ -85,7 +85,8 @@ def _cmd_distill(args) -> int:
                           structure=args.structure, noise=args.noise, steps=args.steps, lr=args.lr, seed=args.seed,
                           device=args.device, method=args.method, checkpoint_every=args.checkpoint_every,
                           resume=args.resume, quiet=args.quiet, time_step=args.time_step,
-                          max_slices=args.max_slices, standardize=not args.no_standardize)
+                          max_slices=args.max_slices, time_origin=args.time_origin,
+                          standardize=not args.no_standardize)
     _add_to_run_json(os.path.join(args.out, "run.json"), {"torch_threads": threads})
     print("mean log-likelihood per sequence on your sources (your units | standard units):")
     for k, v in summary["source_ll"].items():
@@ -128,6 +129,9 @@ def _distill_parser(sub) -> None:
     d.add_argument("--time-step", type=float, metavar="STEP",
                    help="time-grid step in the time column's units, days for dates (default: inferred; "
                         "required for non-integer times)")
+    d.add_argument("--time-origin", default="sequence", choices=["sequence", "global"],
+                   help="slice 0 = each sequence's first visit (default) or the earliest time in the data "
+                        "(for visit numbers where a first visit may be missing)")
     d.add_argument("--max-slices", type=int, metavar="N",
                    help="cut sequences after N time slices (default: no cap; grids over 1000 slices are refused)")
     d.add_argument("--no-standardize", action="store_true",

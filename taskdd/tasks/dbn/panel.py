@@ -3,10 +3,13 @@
 Rows are placed on a time grid by their time *values*, not by their order, so a missing visit
 becomes a masked slice:
 
-- **Slice of a visit**: ``round((t - t_first) / step)`` (halves round up), where ``t_first`` is
-  the first visit of the same sequence: every sequence starts at slice 0 (time since entry; the
-  DBN's first slice is a sequence's first visit). Shorter histories are padded with masked
-  slices at the end, to the longest sequence over all sources.
+- **Slice of a visit**: ``round((t - origin) / step)`` (halves round up). ``origin="sequence"``
+  (default): the first visit of the same sequence, so every sequence starts at slice 0 (time
+  since entry; the DBN's first slice is a sequence's first visit; right for calendar dates and
+  enrolment at different times). ``origin="global"``: the earliest time over all sources (right
+  when the time column is a protocol visit number and a first visit may be missing: a sequence
+  whose visit 1 is absent then starts with a masked slice; late entry = leading masked slices).
+  Shorter histories are padded with masked slices at the end, to the longest over all sources.
 - **Step**: ``time_step`` when given (in the time column's units; in days for dates). Otherwise
   inferred from the within-sequence differences between consecutive distinct times, pooled over
   all sources: integer times -> their greatest common divisor (an exact grid: two distinct
@@ -53,6 +56,18 @@ class Panel:
     unit: str
     dropped: dict[str, int] = field(default_factory=dict)
     truncated: dict[str, int] = field(default_factory=dict)
+    origin: str = "sequence"
+    start: float = 0.0
+
+    def slice_times(self) -> list:
+        """The time of each slice as written back: ``slice * step`` since each sequence's first
+        visit (origin "sequence"); ``start + slice * step`` in the time column's own terms (dates
+        as ``YYYY-MM-DD``) for origin "global"."""
+        t = [self.start + k * self.step for k in range(self.T)] if self.origin == "global" else \
+            [k * self.step for k in range(self.T)]
+        if self.origin == "global" and self.unit == "days":
+            return [(pd.Timestamp("1970-01-01") + pd.Timedelta(days=x)).strftime("%Y-%m-%d") for x in t]
+        return [int(x) if float(x).is_integer() else x for x in t]
 
     @property
     def T(self) -> int:
@@ -60,7 +75,9 @@ class Panel:
 
     def to_json(self) -> dict:
         return {"step": self.step, "unit": self.unit, "slices": self.T,
-                "origin": "each sequence's first visit", "slice": "round((t - t_first) / step)",
+                "origin": {"sequence": "each sequence's first visit",
+                           "global": "the earliest time over all sources"}[self.origin],
+                "slice": "round((t - origin) / step)",
                 "visits_dropped_same_slice": self.dropped, "visits_dropped_past_cap": self.truncated}
 
 
@@ -79,7 +96,9 @@ def _times(df: pd.DataFrame, time_col: str, name: str) -> tuple[np.ndarray, bool
     except (ValueError, TypeError, OverflowError):
         raise DataError(f"source {name!r}: time column {time_col!r} holds neither numbers nor dates "
                         f"(e.g. {str(col.iloc[0])!r})") from None
-    return ((ts - ts.min()).dt.total_seconds() / 86400.0).to_numpy(dtype=float), True
+    if getattr(ts.dt, "tz", None) is not None:
+        ts = ts.dt.tz_convert(None)
+    return ((ts - pd.Timestamp("1970-01-01")).dt.total_seconds() / 86400.0).to_numpy(dtype=float), True
 
 
 def _diffs(ids: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -107,19 +126,19 @@ def infer_step(diffs: np.ndarray, dates: bool, time_col: str) -> float:
     return float(np.gcd.reduce(np.rint(diffs).astype(np.int64)))
 
 
-def _slices(ids: np.ndarray, t: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
+def _slices(ids: np.ndarray, t: np.ndarray, step: float, origin: float | None) -> tuple[np.ndarray, np.ndarray]:
     """Slice index of each row and its distance from the slice centre (in steps)."""
-    first = pd.Series(t).groupby(ids).transform("min").to_numpy()
+    first = pd.Series(t).groupby(ids).transform("min").to_numpy() if origin is None else origin
     x = (t - first) / step
     k = np.floor(x + 0.5 + 1e-9).astype(np.int64)
     return k, np.abs(x - k)
 
 
-def _table(df: pd.DataFrame, id_col: str, t: np.ndarray, step: float, variables: Sequence[str],
-           cap: int | None) -> tuple[np.ndarray, int, int]:
+def _table(df: pd.DataFrame, id_col: str, t: np.ndarray, step: float, origin: float | None,
+           variables: Sequence[str], cap: int | None) -> tuple[np.ndarray, int, int]:
     """``[N, T_seq, d]`` values (NaN = missing), visits dropped (same slice), visits past the cap."""
     ids = df[id_col].to_numpy()
-    k, dist = _slices(ids, t, step)
+    k, dist = _slices(ids, t, step, origin)
     row = pd.Index(pd.unique(np.sort(ids))).get_indexer(ids)
     order = np.lexsort((np.arange(len(t)), t, dist, k, row))
     keep = order[~pd.DataFrame({"r": row[order], "k": k[order]}).duplicated().to_numpy()]
@@ -171,19 +190,22 @@ def _grid(frames: Mapping[str, pd.DataFrame], id_col: str, time_col: str,
 
 
 def align_panel(frames: Mapping[str, pd.DataFrame], id_col: str, time_col: str, *,
-                time_step: float | None = None, max_slices: int | None = None) -> Panel:
+                time_step: float | None = None, max_slices: int | None = None, origin: str = "sequence") -> Panel:
     """``{source name: long table}`` -> :class:`Panel` (rules in the module docstring).
 
     Every column but ``id_col`` and ``time_col`` is a variable (numeric; empty = missing);
     columns may differ between tables (the union is the variable set)."""
+    if origin not in ("sequence", "global"):
+        raise ConfigError(f"--time-origin must be 'sequence' or 'global', got {origin!r}")
     if max_slices is not None and (not isinstance(max_slices, int) or max_slices < 2):
         raise ConfigError(f"--max-slices must be an int >= 2, got {max_slices!r}")
     variables = {name: _check_columns(df, id_col, time_col, name) for name, df in frames.items()}
     times, step, dates = _grid(frames, id_col, time_col, time_step)
     cap = max_slices if max_slices is not None else MAX_SLICES + 1
+    start = None if origin == "sequence" else min(float(t.min()) for t in times.values())
     tables, dropped, late = {}, {}, {}
     for name, df in frames.items():
-        tables[name], dropped[name], late[name] = _table(df, id_col, times[name], step, variables[name], cap)
+        tables[name], dropped[name], late[name] = _table(df, id_col, times[name], step, start, variables[name], cap)
     T = max(a.shape[1] for a in tables.values())
     if max_slices is None and (T > MAX_SLICES or any(late.values())):
         raise DataError(f"the time grid (step {step:g}{' days' if dates else ''}) gives more than {MAX_SLICES} "
@@ -199,4 +221,4 @@ def align_panel(frames: Mapping[str, pd.DataFrame], id_col: str, time_col: str, 
         pad = np.full((a.shape[0], T - a.shape[1], a.shape[2]), np.nan)
         sources.append(Source(torch.from_numpy(np.concatenate([a, pad], 1)), None, variables[name], name))
     return Panel(Sources(sources), step, "days" if dates else f"{time_col} units", dropped,
-                 {k: v for k, v in late.items() if v})
+                 {k: v for k, v in late.items() if v}, origin, 0.0 if start is None else start)

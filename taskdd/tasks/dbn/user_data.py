@@ -150,14 +150,15 @@ def _distill_and_compare(structure: DBNStructure, sources: Sources, scaling: Sca
 
 
 def _distilled_frame(res, scaling: Scaling, variables: Sequence[str], id_col: str, time_col: str,
-                     step: float) -> pd.DataFrame:
+                     panel: Panel) -> pd.DataFrame:
     """The distilled sequences in user units as a long table: ``source, id_col, time_col,
-    variables...``; time = slice * step (time since the first visit; days for dates)."""
+    variables...``; times from :meth:`Panel.slice_times`."""
     vals = scaling.to_user(res.synthetic["values"].detach().cpu().double())
     part = res.synthetic.part_index()
     T = vals.shape[1]
     df = pd.DataFrame(vals.reshape(-1, len(variables)).numpy(), columns=list(variables))
-    df.insert(0, time_col, [t * step for _ in range(vals.shape[0]) for t in range(T)])
+    times = panel.slice_times()
+    df.insert(0, time_col, [times[t] for _ in range(vals.shape[0]) for t in range(T)])
     df.insert(0, id_col, [i for i in range(vals.shape[0]) for _ in range(T)])
     df.insert(0, "source", [res.synthetic.part_names[int(j)] for j in part for _ in range(T)])
     return df
@@ -167,7 +168,7 @@ def _write_outputs(outp: Path, res, model, table: ResultsTable, structure: DBNSt
                    scaling: Scaling, panel: Panel, id_col: str, time_col: str) -> None:
     """Every output but run.json, each written atomically."""
     with atomic_write(outp / "distilled.csv") as f:
-        _distilled_frame(res, scaling, structure.variables, id_col, time_col, panel.step).to_csv(
+        _distilled_frame(res, scaling, structure.variables, id_col, time_col, panel).to_csv(
             f, index=False, float_format="%.10g")
     write_json(outp / "structure.json", {**structure_to_json(structure), "how": structure_how})
     write_json(outp / "scaling.json", scaling.to_json())
@@ -180,10 +181,10 @@ def _write_outputs(outp: Path, res, model, table: ResultsTable, structure: DBNSt
     res.save(outp / "result")
 
 
-def _prepare(data, id_col: str, time_col: str, budget: int, structure, noise: float | None, time_step: float | None,
-             max_slices: int | None, standardize: bool) -> tuple[Panel, Sources, Scaling, DBNStructure | None, list]:
-    """Read, align, check and standardise: everything before the first fit."""
-    panel = align_panel(_read_frames(data), id_col, time_col, time_step=time_step, max_slices=max_slices)
+def _prepare(data, id_col: str, time_col: str, budget: int, structure, noise: float | None, grid: dict,
+             standardize: bool) -> tuple[Panel, Sources, Scaling, DBNStructure | None, list]:
+    """Read, align (``grid``: align_panel's options), check and standardise: all before the first fit."""
+    panel = align_panel(_read_frames(data), id_col, time_col, **grid)
     given = _given_structure(structure)
     warnings = check_panel(panel.sources, budget, structure=given, estimate_noise=noise is None)
     variables = given.variables if given is not None else panel.sources.variables
@@ -213,11 +214,12 @@ def distill_csv(data: Sequence[str | os.PathLike], *, id_col: str, time_col: str
                 structure: str | os.PathLike | None = None, noise: float | None = None, steps: int = 200,
                 lr: float = 0.05, seed: int = 0, device: str = "auto", method: str = "exact",
                 checkpoint_every: int = 0, resume: bool = False, quiet: bool = False, time_step: float | None = None,
-                max_slices: int | None = None, standardize: bool = True) -> dict:
+                max_slices: int | None = None, time_origin: str = "sequence", standardize: bool = True) -> dict:
     """Distil CSV sources for a DBN; write the distilled CSV, structure, scaling, fitted DBN
     (ours and a pgmpy export; all in user units), results.csv and run.json into ``out``.
 
-    time_step / max_slices: the time grid (:func:`taskdd.tasks.dbn.panel.align_panel`).
+    time_step / max_slices / time_origin: the time grid (:func:`taskdd.tasks.dbn.panel.align_panel`'s
+    ``time_step``, ``max_slices``, ``origin``).
     standardize: work in standard units (default); False = in the data's own units.
     Everything cheap is validated before any fitting. Returns a summary dict (``source_ll`` in
     user units, ``source_ll_standard_units``)."""
@@ -226,8 +228,9 @@ def distill_csv(data: Sequence[str | os.PathLike], *, id_col: str, time_col: str
     dev = resolve_device(device)
     outp = ensure_out_dir(out)
     started = time.time()
-    panel, sources, scaling, given, warnings = _prepare(data, id_col, time_col, budget, structure, noise, time_step,
-                                                        max_slices, standardize)
+    grid = {"time_step": time_step, "max_slices": max_slices, "origin": time_origin}
+    panel, sources, scaling, given, warnings = _prepare(data, id_col, time_col, budget, structure, noise, grid,
+                                                        standardize)
     dbn_structure, structure_how = _choose_structure(sources, given, budget)
     sources = Sources([s.reorder(dbn_structure.variables) for s in sources]).to(dev, torch.float64)
     sources, noise_by_source, noise_how = _with_noise(dbn_structure, sources, noise)

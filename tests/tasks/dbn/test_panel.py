@@ -64,6 +64,22 @@ def test_ragged_lengths_across_sources_are_padded_with_masked_slices():
     assert not p.sources["a"].mask[:, :, 1].any() and p.sources["b"].mask[0, :, 1].all()
 
 
+def test_a_global_origin_keeps_a_missing_first_visit_masked():
+    a = _frame([1, 1, 2, 2, 2], [2, 3, 1, 2, 3], [1, 2, 3, 4, 5])
+    assert align_panel({"a": a}, "id", "t").sources[0].mask[0, :, 0].tolist() == [True, True, False]
+    p = align_panel({"a": a}, "id", "t", origin="global")
+    assert p.sources[0].mask[0, :, 0].tolist() == [False, True, True]
+    assert p.to_json()["origin"] == "the earliest time over all sources" and p.slice_times() == [1, 2, 3]
+
+
+def test_a_global_origin_spans_sources_with_dates():
+    a = _frame([1, 1], ["2020-01-01", "2020-01-31"], [1, 2])
+    b = _frame([9], ["2020-03-01"], [3])
+    p = align_panel({"a": a, "b": b}, "id", "t", time_step=30, origin="global")
+    assert p.T == 3 and p.sources["b"].mask[0, :, 0].tolist() == [False, False, True]
+    assert p.slice_times() == ["2020-01-01", "2020-01-31", "2020-03-01"]
+
+
 def test_max_slices_cuts_long_sequences():
     p = align_panel({"a": _frame([1] * 5, [0, 1, 2, 3, 4], [1, 2, 3, 4, 5])}, "id", "t", max_slices=3)
     assert p.T == 3 and p.truncated == {"a": 2}

@@ -204,3 +204,19 @@ def test_no_standardize_works_in_the_data_units(csvs, tmp_path):
                     noise=0.3, steps=5, device="cpu", quiet=True, standardize=False)
     assert s["scaling"]["std"] == [1.0] * 5 and s["scaling"]["mean"] == [0.0] * 5
     assert s["source_ll"] == s["source_ll_standard_units"]
+
+
+def test_cli_time_origin_global_keeps_visit_numbers(csvs, tmp_path):
+    d, paths, _ = csvs
+    df = pd.read_csv(paths[0])
+    df = df[~((df.pid % 5 == 0) & (df.visit == 0))].assign(visit=lambda f: f.visit + 1)  # some miss visit 1
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    df.to_csv(first, index=False)
+    pd.read_csv(paths[1]).assign(visit=lambda f: f.visit + 1).to_csv(second, index=False)
+    rc = main(["distill", "--data", str(first), str(second), "--id-col", "pid", "--time-col", "visit",
+               "--budget", "4", "--steps", "3", "--noise", "0.3", "--structure", str(d / "structure.json"),
+               "--time-origin", "global", "--out", str(tmp_path / "o"), "--quiet"])
+    assert rc == 0
+    run = json.loads((tmp_path / "o" / "run.json").read_text())
+    assert run["time_grid"]["slices"] == 4 and run["time_grid"]["origin"].startswith("the earliest")
+    assert pd.read_csv(tmp_path / "o" / "distilled.csv").visit.tolist()[:4] == [1, 2, 3, 4]
