@@ -59,6 +59,13 @@ class Panel:
     origin: str = "sequence"
     start: float = 0.0
 
+    def warnings(self) -> list[str]:
+        """One line per source that lost visits (several in one slice, or past the cap)."""
+        out = [f"source {n!r}: {k} visits dropped (another visit of the same sequence is nearer the centre of "
+               f"its time slice)" for n, k in self.dropped.items() if k]
+        return out + [f"source {n!r}: {k} visits past --max-slices {self.T} dropped"
+                      for n, k in self.truncated.items()]
+
     def slice_times(self) -> list:
         """The time of each slice as written back: ``slice * step`` since each sequence's first
         visit (origin "sequence"); ``start + slice * step`` in the time column's own terms (dates
@@ -210,15 +217,12 @@ def align_panel(frames: Mapping[str, pd.DataFrame], id_col: str, time_col: str, 
     if max_slices is None and (T > MAX_SLICES or any(late.values())):
         raise DataError(f"the time grid (step {step:g}{' days' if dates else ''}) gives more than {MAX_SLICES} "
                         "slices; give a coarser --time-step or a --max-slices cap")
-    for name in frames:
-        if dropped[name]:
-            log.info("source %r: %d visits dropped (another visit of the same sequence is nearer the centre of "
-                     "its time slice)", name, dropped[name])
-        if late[name]:
-            log.warning("source %r: %d visits past --max-slices %d dropped", name, late[name], max_slices)
     sources = []
     for name, a in tables.items():
         pad = np.full((a.shape[0], T - a.shape[1], a.shape[2]), np.nan)
         sources.append(Source(torch.from_numpy(np.concatenate([a, pad], 1)), None, variables[name], name))
-    return Panel(Sources(sources), step, "days" if dates else f"{time_col} units", dropped,
-                 {k: v for k, v in late.items() if v}, origin, 0.0 if start is None else start)
+    panel = Panel(Sources(sources), step, "days" if dates else f"{time_col} units", dropped,
+                  {k: v for k, v in late.items() if v}, origin, 0.0 if start is None else start)
+    for w in panel.warnings():
+        log.warning(w)
+    return panel

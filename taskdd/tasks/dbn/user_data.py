@@ -186,7 +186,7 @@ def _prepare(data, id_col: str, time_col: str, budget: int, structure, noise: fl
     """Read, align (``grid``: align_panel's options), check and standardise: all before the first fit."""
     panel = align_panel(_read_frames(data), id_col, time_col, **grid)
     given = _given_structure(structure)
-    warnings = check_panel(panel.sources, budget, structure=given, estimate_noise=noise is None)
+    warnings = panel.warnings() + check_panel(panel.sources, budget, structure=given, estimate_noise=noise is None)
     variables = given.variables if given is not None else panel.sources.variables
     sources = Sources([s.reorder(variables) for s in panel.sources]).to(dtype=torch.float64)
     scaling = Scaling.fit(sources)  # also refuses constant variables under --no-standardize

@@ -47,7 +47,7 @@ def test_dates_with_a_given_30_day_step():
 def test_two_visits_in_one_slice_keep_the_one_nearest_the_centre():
     p = align_panel({"a": _frame([1] * 4, [0.0, 0.8, 1.1, 3.0], [1, 2, 3, 4])}, "id", "t", time_step=1.0)
     assert p.sources[0].values[0, :, 0].tolist() == [1, 3, 0, 4]
-    assert p.dropped == {"a": 1}
+    assert p.dropped == {"a": 1} and "1 visits dropped" in p.warnings()[0]
 
 
 def test_a_tie_keeps_the_earlier_visit():
@@ -82,7 +82,7 @@ def test_a_global_origin_spans_sources_with_dates():
 
 def test_max_slices_cuts_long_sequences():
     p = align_panel({"a": _frame([1] * 5, [0, 1, 2, 3, 4], [1, 2, 3, 4, 5])}, "id", "t", max_slices=3)
-    assert p.T == 3 and p.truncated == {"a": 2}
+    assert p.T == 3 and p.truncated == {"a": 2} and "past --max-slices 3" in p.warnings()[0]
 
 
 @pytest.mark.parametrize("frame, kw, err, needle", [
