@@ -17,9 +17,9 @@ becomes a masked slice:
   the most common difference rounded to whole days (so yearly visits of 365 and 366 days give a
   365-day grid); no differences at all -> 1. Non-integer numbers without ``time_step`` are
   refused: there is no sensible grid to guess.
-- **Several visits in one slice**: the visit nearest the slice centre ``t_first + k * step`` is
+- **Several visits in one slice**: the visit nearest the slice centre ``origin + k * step`` is
   kept (ties: the earlier time; equal times: the first row in the file); the others are dropped
-  and counted (:attr:`Panel.dropped`, logged).
+  and counted (:attr:`Panel.dropped`; a logged warning, also in run.json "warnings").
 - **Length cap**: a grid longer than ``max_slices`` is cut there (visits past it are dropped,
   with a warning); without ``max_slices`` a grid of more than :data:`MAX_SLICES` slices is refused.
 """
