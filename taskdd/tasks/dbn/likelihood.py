@@ -71,19 +71,26 @@ def kalman_log_likelihood(ss: StateSpace, values: Tensor, mask: Tensor | None, o
     the state covariance is positive definite). Differentiable w.r.t. everything.
 
     Covariances and gains depend on the mask only: when every sequence has the same mask
-    (``mask=None``, or a source hiding fixed variables) they are computed once and shared,
-    otherwise once per sequence. The predicted means then follow the linear recursion
+    (``mask=None``, or a source hiding fixed variables) they are computed once and shared;
+    otherwise once per distinct mask (e.g. missed visits repeat) when fewer than half the
+    sequences, else once per sequence. The predicted means then follow the linear recursion
     ``m_{t+1} = F (I - K_t H_t) m_t + F K_t H_t y_t + c``: one small product per step, and the
     whitened innovations of all steps come out of one batched product.
     """
     N, T, d = values.shape
+    groups = None
     if mask is None:
         patterns, y = values.new_ones(1, T, d), values
     else:
         shared = bool((mask == mask[:1]).all())
         patterns = (mask[:1] if shared else mask).to(values.dtype)
         y = torch.where(mask, values, torch.zeros((), dtype=values.dtype, device=values.device))
-    whiten, KH, logdet = _covariance_pass(ss, patterns, obs_var)
+        groups = None if shared else _unique_patterns(mask)
+    if groups is None:
+        whiten, KH, logdet = _covariance_pass(ss, patterns, obs_var)
+    else:  # one covariance pass per distinct pattern, handed to each sequence that has it
+        whiten, KH, logdet = _covariance_pass(ss, groups[0].to(values.dtype), obs_var)
+        whiten, KH, logdet = whiten[:, groups[1]], KH[:, groups[1]], logdet[groups[1]]
     y, o = y.transpose(0, 1), patterns.transpose(0, 1)  # [T, N, d], [T, K, d]
     FKH = ss.F @ KH
     drift = _apply(FKH, y) + ss.c                         # F K_t H_t y_t + c, [T, N, d]
@@ -93,6 +100,16 @@ def kalman_log_likelihood(ss: StateSpace, values: Tensor, mask: Tensor | None, o
         means.append(_apply(step_t, means[-1]) + drift_t)
     z = _apply(whiten, (y - torch.stack(means)) * o)      # whitened innovations, [T, N, d]
     return -(logdet + 0.5 * _LOG_2PI * patterns.sum((1, 2))).expand(N) - 0.5 * z.square().sum((0, 2))
+
+
+def _unique_patterns(mask: Tensor) -> tuple[Tensor, Tensor] | None:
+    """The distinct masks ``[P, T, d]`` and each sequence's index into them ``[N]`` when
+    ``P <= N / 2`` (worth a gather), else None."""
+    N = mask.shape[0]
+    uniq, inverse = torch.unique(mask.reshape(N, -1), dim=0, return_inverse=True)
+    if 2 * uniq.shape[0] > N:
+        return None
+    return uniq.reshape(-1, *mask.shape[1:]), inverse
 
 
 def _apply(M: Tensor, v: Tensor) -> Tensor:
