@@ -90,11 +90,23 @@ def _marginal_fit(structure: DBNStructure, sources: Sources, noise: list | None,
                             tolerance_grad=tol if tol_grad is None else tol_grad, tolerance_change=tol,
                             history_size=50, line_search_fn="strong_wolfe")
 
+    # learned noise: when masks vary within a source, all sources go through one filter call (each
+    # sequence with its source's noise row); when each source has one mask, one call per source
+    # shares its covariances
+    joint = log_noise is not None and not all(bool((s.mask == s.mask[:1]).all()) for s in src)
+    if joint:
+        values, mask = torch.cat([s.values for s in src]), torch.cat([s.mask for s in src])
+        row = torch.repeat_interleave(torch.arange(len(src)), torch.tensor([len(s) for s in src])).to(values.device)
+
     def closure():
         opt.zero_grad()
         m = _unpack(structure, theta)
-        nz = noise if log_noise is None else list(log_noise.exp().expand(len(src), structure.d).unbind(0))
-        nll = -sum(m.log_likelihood(s.values, s.mask, obs_noise=z).sum() for s, z in zip(src, nz)) / n_total
+        if joint:
+            rows = log_noise.exp().expand(len(src), structure.d).to(values.device)[row]
+            nll = -m.log_likelihood(values, mask, obs_noise=rows).sum() / n_total
+        else:
+            nz = noise if log_noise is None else log_noise.exp().expand(len(src), structure.d).unbind(0)
+            nll = -sum(m.log_likelihood(s.values, s.mask, obs_noise=z).sum() for s, z in zip(src, nz)) / n_total
         nll.backward()
         return nll
 

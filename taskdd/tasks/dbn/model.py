@@ -121,8 +121,9 @@ class LinearGaussianDBN:
 
         values: [N, T, d] float (cast to the model's dtype); mask: [N, T, d] bool, True = observed
         (None = all observed). obs_noise: std dev of the Gaussian noise on observed entries, a
-        number (every variable) or ``[d]`` values (one per variable, in ``structure.variables``
-        order; a tensor may require grad). A number ``s`` and the ``[d]`` vector filled with ``s``
+        number (every variable), ``[d]`` values (one per variable, in ``structure.variables``
+        order) or ``[N, d]`` (one row per sequence, e.g. sources of different noise in one call);
+        a tensor may require grad. A number ``s`` and the ``[d]`` vector filled with ``s``
         give the same result.
         Returns [N]. Masked entries are marginalised; their values are never read. Exact,
         differentiable w.r.t. ``values``, the parameters and a tensor ``obs_noise``. Without mask
@@ -130,10 +131,11 @@ class LinearGaussianDBN:
         To match data columns by name, see :meth:`log_likelihood_by_name`.
         """
         self.structure.check_data(values, mask)
-        obs_noise = check_obs_noise(obs_noise, self.d)
+        obs_noise = check_obs_noise(obs_noise, self.d, n=values.shape[0])
         if mask is None and not isinstance(obs_noise, Tensor) and obs_noise == 0:
             return regression_log_likelihood(self.parameters_dict(), values.to(self.dtype))
-        r2 = torch.as_tensor(obs_noise, dtype=self.dtype, device=self.device).square().expand(self.d)
+        r2 = torch.as_tensor(obs_noise, dtype=self.dtype, device=self.device).square()
+        r2 = r2 if r2.ndim == 2 else r2.expand(self.d)
         return kalman_log_likelihood(state_space(self.parameters_dict()), values.to(self.dtype), mask, r2)
 
     def log_likelihood_by_name(self, data, mask: Tensor | None = None, variables: Sequence[str] | None = None, *,

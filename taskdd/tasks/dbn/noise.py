@@ -28,9 +28,11 @@ __all__ = ["NoiseSpec", "check_obs_noise", "noise_per_source", "noise_to_json"]
 NoiseSpec = Union[float, Sequence[float], Sequence[Sequence[float]], Tensor, Mapping[str, Union[float, Sequence[float], Tensor]]]
 
 
-def check_obs_noise(obs_noise, d: int, what: str = "obs_noise", error: type = DataError) -> float | Tensor:
-    """One noise level: a number (returned as float) or ``[d]`` values (returned as a float tensor,
-    a given tensor as it is, so it keeps its graph). Raises ``error`` naming ``what`` otherwise."""
+def check_obs_noise(obs_noise, d: int, what: str = "obs_noise", error: type = DataError,
+                    n: int | None = None) -> float | Tensor:
+    """One noise level: a number (returned as float) or ``[d]`` values — or ``[n, d]``, one row per
+    sequence, when ``n`` is given — (returned as a float tensor, a given tensor as it is, so it
+    keeps its graph). Raises ``error`` naming ``what`` otherwise."""
     if isinstance(obs_noise, bool):
         raise error(f"{what} must be a number or a [{d}] vector of std devs, got {obs_noise!r}")
     if isinstance(obs_noise, (int, float)):
@@ -44,7 +46,7 @@ def check_obs_noise(obs_noise, d: int, what: str = "obs_noise", error: type = Da
             raise error(f"{what} must be a number or a [{d}] vector of std devs, got {obs_noise!r}") from None
     if not obs_noise.is_floating_point():
         obs_noise = obs_noise.to(torch.float64)
-    if obs_noise.shape not in ((), (d,)):
+    if obs_noise.shape not in ((), (d,)) and (n is None or obs_noise.shape != (n, d)):
         raise error(f"{what} must be a number or a [{d}] vector (one std dev per variable), got shape "
                     f"{tuple(obs_noise.shape)}")
     v = obs_noise.detach()

@@ -239,3 +239,14 @@ def test_bad_per_variable_noise_is_a_data_error_naming_obs_noise(dbn, bad):
     x = dbn.sample(2, 3, generator=gen(26))
     with pytest.raises(DataError, match="obs_noise"):
         dbn.log_likelihood(x, obs_noise=bad)
+
+
+@pytest.mark.parametrize("repeat", [True, False])
+def test_noise_per_sequence_equals_brute_force(dbn, repeat):
+    # [N, d] rows: e.g. sources of different noise in one call; grouped when (mask, row) pairs repeat
+    x = dbn.sample(8, T, generator=gen(27))
+    mask = torch.ones_like(x, dtype=torch.bool) if repeat else random_mask(x.shape, 28)
+    rows = torch.tensor([[0.2, 0.4, 0.3], [0.5, 0.1, 0.3]], dtype=torch.float64)[torch.arange(8) % 2]
+    ours = dbn.log_likelihood(x, mask, obs_noise=rows).numpy()
+    ref = np.concatenate([brute_force(dbn, x[i:i + 1], mask[i:i + 1], rows[i].numpy()) for i in range(8)])
+    np.testing.assert_allclose(ours, ref, rtol=1e-9, atol=1e-9)
