@@ -88,12 +88,16 @@ class LinearGaussianDBN:
 
     def to(self, device: str | torch.device | None = None, dtype: torch.dtype | None = None) -> "LinearGaussianDBN":
         """Copy onto ``device`` / ``dtype`` (differentiable, like ``Tensor.to``)."""
-        return LinearGaussianDBN(self.structure, check=False,
-                                 **{k: v.to(device=device, dtype=dtype) for k, v in self.parameters_dict().items()})
+        out = LinearGaussianDBN(self.structure, check=False,
+                                **{k: v.to(device=device, dtype=dtype) for k, v in self.parameters_dict().items()})
+        out.metadata = self.metadata
+        return out
 
     def detach(self) -> "LinearGaussianDBN":
         """The same parameters, cut from the autograd graph."""
-        return LinearGaussianDBN(self.structure, check=False, **{k: v.detach() for k, v in self.parameters_dict().items()})
+        out = LinearGaussianDBN(self.structure, check=False, **{k: v.detach() for k, v in self.parameters_dict().items()})
+        out.metadata = self.metadata
+        return out
 
     def __repr__(self) -> str:
         s = self.structure
@@ -140,7 +144,7 @@ class LinearGaussianDBN:
 
     def log_likelihood_by_name(self, data, mask: Tensor | None = None, variables: Sequence[str] | None = None, *,
                                obs_noise: float | Tensor | Sequence[float] | Mapping[str, float] = 0.0,
-                               missing: str = "mask") -> Tensor:
+                               missing: str = "mask", scaling: Mapping[str, Sequence[float]] | None = None) -> Tensor:
         """:meth:`log_likelihood` of data whose columns are matched to the model's variables by name.
 
         data: a ``Source`` (its ``values``, ``mask`` and ``variables``) or ``values [N, T, k]`` with
@@ -149,7 +153,10 @@ class LinearGaussianDBN:
         :class:`DataError` naming it. A model variable absent from the data is marginalised
         (treated as never observed) with ``missing="mask"``, refused with ``missing="error"``.
         obs_noise: a number, ``[d]`` in the model's order, or ``{variable: std}`` naming every
-        model variable. Returns [N].
+        model variable (in the model's units). scaling: ``{variable: (mean, std)}`` for a model
+        fitted in standard units ``(x - mean) / std`` to data given in the user's units: the data
+        are standardised by name and the result is in the user's units (the log-Jacobian
+        ``-sum log std`` over each sequence's observed entries added). Returns [N].
         """
         if variables is None and hasattr(data, "variables") and hasattr(data, "values"):
             data, mask, variables = data.values, data.mask, data.variables
@@ -166,12 +173,23 @@ class LinearGaussianDBN:
         if absent:
             keep = keep.clone()
             keep[..., [self.structure.index(v) for v in absent]] = False
+        jacobian = 0.0
+        if scaling is not None:
+            lacking = [v for v in self.structure.variables if v not in scaling]
+            if lacking:
+                raise DataError(f"scaling must give (mean, std) for every model variable; lacking {lacking}")
+            mean, std = (torch.tensor([float(scaling[v][i]) for v in self.structure.variables], dtype=values.dtype,
+                                      device=values.device) for i in (0, 1))
+            if not bool((std > 0).all()):
+                raise DataError(f"scaling std devs must be > 0, got {std.tolist()}")
+            values = (values - mean) / std
+            jacobian = (keep.to(values.dtype) * std.log()).sum((1, 2))
         if isinstance(obs_noise, Mapping):
             lacking = [v for v in self.structure.variables if v not in obs_noise]
             if lacking:
                 raise DataError(f"obs_noise by name must give every model variable; lacking {lacking}")
             obs_noise = [float(obs_noise[v]) for v in self.structure.variables]
-        return self.log_likelihood(values, keep if (mask is not None or absent) else None, obs_noise)
+        return self.log_likelihood(values, keep if (mask is not None or absent) else None, obs_noise) - jacobian
 
     def _columns(self, variables: Sequence[str], missing: str) -> tuple[Tensor, list[str]]:
         """Column of each model variable in ``variables`` (0 for absent ones) and the absent ones."""

@@ -107,3 +107,46 @@ def test_absent_model_variable_is_marginalised_or_refused(dbn):
     torch.testing.assert_close(got, ref, rtol=0, atol=0)
     with pytest.raises(DataError, match=repr(v[1])):
         dbn.log_likelihood_by_name(x[..., keep], mask[..., keep], [v[i] for i in keep], missing="error")
+
+
+def _unrolled(dbn, T):
+    """Mean [T*d] and covariance of the unrolled sequence, from the CPDs."""
+    p, d = {k: v.detach().double() for k, v in dbn.parameters_dict().items()}, dbn.d
+    W, c, sd = torch.zeros(T * d, T * d, dtype=torch.float64), torch.zeros(T * d, dtype=torch.float64), torch.zeros(T * d, dtype=torch.float64)
+    for t in range(T):
+        sl = slice(t * d, (t + 1) * d)
+        W[sl, sl] = p["B0"] if t == 0 else p["B"]
+        if t:
+            W[sl, (t - 1) * d:t * d] = p["A"]
+        c[sl], sd[sl] = (p["b0"], p["s0"]) if t == 0 else (p["b"], p["s"])
+    M = torch.linalg.inv(torch.eye(T * d, dtype=torch.float64) - W)
+    return M @ c, M @ torch.diag(sd ** 2) @ M.T
+
+
+def test_scaling_gives_the_likelihood_in_user_units(dbn):
+    # brute force: user data u = mean + std * x is Gaussian with mean + std * mu and std cov std
+    from scipy.stats import multivariate_normal
+
+    x, mask = _data(dbn, seed=5)
+    v = dbn.structure.variables
+    mean = torch.tensor([1.0, -2.0, 0.5, 10.0], dtype=torch.float64)
+    std = torch.tensor([2.0, 0.5, 3.0, 7.0], dtype=torch.float64)
+    u = mean + std * x
+    scaling = {n: (float(m), float(s)) for n, m, s in zip(v, mean, std)}
+    got = dbn.log_likelihood_by_name(u, mask, v, scaling=scaling)
+    mu, cov = _unrolled(dbn, x.shape[1])
+    S, M = std.repeat(x.shape[1]), mean.repeat(x.shape[1])
+    for i in range(len(x)):
+        o = mask[i].reshape(-1)
+        want = multivariate_normal.logpdf(u[i].reshape(-1)[o].numpy(), (M + S * mu)[o].numpy(),
+                                          (S[:, None] * cov * S[None])[o][:, o].numpy())
+        assert abs(float(got[i]) - want) < 1e-8
+
+
+def test_bad_scaling_is_a_data_error(dbn):
+    x, mask = _data(dbn)
+    v = dbn.structure.variables
+    with pytest.raises(DataError, match="lacking"):
+        dbn.log_likelihood_by_name(x, mask, v, scaling={v[0]: (0.0, 1.0)})
+    with pytest.raises(DataError, match="> 0"):
+        dbn.log_likelihood_by_name(x, mask, v, scaling={n: (0.0, 0.0) for n in v})
