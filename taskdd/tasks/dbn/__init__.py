@@ -1,5 +1,7 @@
 """Linear-Gaussian dynamic Bayesian networks: structure, closed-form fit, exact masked
-log-likelihood (batched Kalman filter), sampling, and a pgmpy bridge.
+log-likelihood (batched Kalman filter; observation noise per variable, source or sequence:
+``taskdd.tasks.dbn.noise``), sampling, a fitted model as a file (``LinearGaussianDBN.save`` /
+``load``, ``taskdd.tasks.dbn.io``) evaluated by column name, and a pgmpy bridge.
 
 pgmpy is never imported with this package: the bridge (``taskdd.tasks.dbn.pgmpy_bridge``:
 ``to_pgmpy(dbn, T)``, ``fit_pgmpy_dbn``) and structure learning import it when they are used.

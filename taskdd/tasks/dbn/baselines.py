@@ -7,20 +7,25 @@
   the DBN parameters — the information ceiling of any distilled set, since it distils nothing;
 - ``impute``: pool the sources, fill hidden entries with per-variable means, fit.
 
-``estimate_noise`` gives each source's observation-noise level when it is not known.
+``estimate_noise`` gives each source's observation-noise level(s) when not known (one per
+source, per variable, or per source and variable); ``fit_with_noise`` also returns the direct
+fit under them.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 
 import torch
+from torch import Tensor
 
 from taskdd.data import Source, Sources
 from taskdd.errors import ConfigError, DataError
 from taskdd.tasks.dbn import DBNStructure, LinearGaussianDBN, fit_dbn
+from taskdd.tasks.dbn.noise import NoiseSpec, noise_per_source
 
-__all__ = ["sub", "full_clean", "direct_fit", "impute", "estimate_noise"]
+__all__ = ["sub", "full_clean", "direct_fit", "impute", "estimate_noise", "fit_with_noise"]
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +69,15 @@ def _unpack(structure: DBNStructure, theta: list[torch.Tensor]) -> LinearGaussia
     return LinearGaussianDBN(structure, B0=B0, b0=b0, s0=ls0.exp(), B=B, A=A, b=b, s=ls.exp())
 
 
-def _marginal_fit(structure: DBNStructure, sources: Sources, noise: list[float] | None,
-                  init: LinearGaussianDBN | None, max_iter: int, tol: float) -> tuple[LinearGaussianDBN, list[float]]:
-    """L-BFGS (float64) on the mean marginal log-likelihood of all sources; with ``noise`` None
-    each source's observation-noise std is learned too (log-parametrised)."""
+def _marginal_fit(structure: DBNStructure, sources: Sources, noise: list | None, init: LinearGaussianDBN | None,
+                  max_iter: int, tol: float, *, per: str = "source", tol_grad: float | None = None,
+                  noise_init: float | None = None) -> tuple[LinearGaussianDBN, Tensor | None]:
+    """L-BFGS (strong Wolfe, float64) on the mean marginal log-likelihood per sequence of all
+    sources. ``noise``: one level per source (float or [d]); None = learn log-noise of shape
+    ``[K, 1]`` (per="source"), ``[1, d]`` ("variable") or ``[K, d]`` ("source_variable").
+    ``tol``: stop when the mean log-likelihood per sequence (or the step) changes by less;
+    ``tol_grad`` (default ``tol``): stop when every gradient entry is below it.
+    Returns the DBN in the sources' dtype and the learned noise std devs ``[K, d]`` (or None)."""
     src = [s.to(dtype=torch.float64) for s in sources]
     n_total = sum(len(s) for s in src)
     if init is None:
@@ -75,50 +85,114 @@ def _marginal_fit(structure: DBNStructure, sources: Sources, noise: list[float] 
     theta = [t.detach().to(torch.float64).clone().requires_grad_(True) for t in _pack(init.to(dtype=torch.float64))]
     log_noise = None
     if noise is None:
-        log_noise = torch.full((len(src),), -1.0, dtype=torch.float64, requires_grad=True)
+        log_noise = _initial_log_noise(src, per, noise_init).requires_grad_(True)
     opt = torch.optim.LBFGS(theta + ([log_noise] if log_noise is not None else []), lr=1, max_iter=max_iter,
-                            tolerance_grad=tol, tolerance_change=tol, history_size=50, line_search_fn="strong_wolfe")
+                            tolerance_grad=tol if tol_grad is None else tol_grad, tolerance_change=tol,
+                            history_size=50, line_search_fn="strong_wolfe")
 
-    def noises():
-        return list(log_noise.exp()) if log_noise is not None else noise
+    # learned noise: when masks vary within a source, all sources go through one filter call (each
+    # sequence with its source's noise row); when each source has one mask, one call per source
+    # shares its covariances
+    joint = log_noise is not None and not all(bool((s.mask == s.mask[:1]).all()) for s in src)
+    if joint:
+        values, mask = torch.cat([s.values for s in src]), torch.cat([s.mask for s in src])
+        row = torch.repeat_interleave(torch.arange(len(src)), torch.tensor([len(s) for s in src])).to(values.device)
 
     def closure():
         opt.zero_grad()
         m = _unpack(structure, theta)
-        nll = -sum(m.log_likelihood(s.values, s.mask, obs_noise=nz).sum() for s, nz in zip(src, noises())) / n_total
+        if joint:
+            rows = log_noise.exp().expand(len(src), structure.d).to(values.device)[row]
+            nll = -m.log_likelihood(values, mask, obs_noise=rows).sum() / n_total
+        else:
+            nz = noise if log_noise is None else log_noise.exp().expand(len(src), structure.d).unbind(0)
+            nll = -sum(m.log_likelihood(s.values, s.mask, obs_noise=z).sum() for s, z in zip(src, nz)) / n_total
         nll.backward()
         return nll
 
     final = opt.step(closure)
     log.info("marginal fit: mean negative log-likelihood per sequence %.6f", float(final.detach()))
     with torch.no_grad():
-        return (_unpack(structure, [t.detach() for t in theta]).to(dtype=sources.dtype),
-                [float(n) for n in noises()])
+        fitted = _unpack(structure, [t.detach() for t in theta]).to(dtype=sources.dtype)
+        return fitted, None if log_noise is None else log_noise.detach().exp().expand(len(src), structure.d).clone()
 
 
-def direct_fit(structure: DBNStructure, sources: Sources, *, obs_noise: float | None = None,
+def _initial_log_noise(src: list[Source], per: str, noise_init: float | None) -> Tensor:
+    """Starting log std devs: ``log(noise_init)``, or (None) 0.3 x each variable's observed std
+    in each source (averaged over what the shape pools)."""
+    K, d = len(src), src[0].shape[2]
+    shape = {"source": (K, 1), "variable": (1, d), "source_variable": (K, d)}[per]
+    if noise_init is not None:
+        return torch.full(shape, math.log(noise_init), dtype=torch.float64)
+    sd = torch.ones(K, d, dtype=torch.float64)
+    seen = torch.zeros(K, d, dtype=torch.bool)
+    for k, s in enumerate(src):
+        cnt = s.mask.sum((0, 1)).cpu()
+        mean = (s.values * s.mask).sum((0, 1)).cpu() / cnt.clamp(min=1)
+        var = (((s.values.cpu() - mean) ** 2) * s.mask.cpu()).sum((0, 1)) / (cnt - 1).clamp(min=1)
+        seen[k] = cnt > 1
+        sd[k] = torch.where(seen[k] & (var > 0), var.sqrt(), sd[k])
+    pooled = {"source": lambda: ((sd * seen).sum(1) / seen.sum(1).clamp(min=1))[:, None],
+              "variable": lambda: ((sd * seen).sum(0) / seen.sum(0).clamp(min=1))[None],
+              "source_variable": lambda: sd}[per]()
+    return (0.3 * pooled).log()
+
+
+def direct_fit(structure: DBNStructure, sources: Sources, *, obs_noise: NoiseSpec | None = None,
                init: LinearGaussianDBN | None = None, max_iter: int = 300, tol: float = 1e-10) -> LinearGaussianDBN:
     """Maximum marginal likelihood of all sources over the DBN parameters (L-BFGS, float64).
 
-    obs_noise: every source's observation-noise std (None = each ``Source.noise``). init: the
-    starting DBN (default: :func:`impute`; a complete-case fit fails when a node and its parents
-    are never observed together, which is the normal case here). Returns the DBN in the
-    sources' dtype.
+    obs_noise: the sources' observation-noise std devs in any form of
+    :mod:`taskdd.tasks.dbn.noise` (a number, ``[d]`` per variable, ``[K, d]`` or a mapping by
+    source name); None = each ``Source.noise``. init: the starting DBN (default: :func:`impute`;
+    a complete-case fit fails when a node and its parents are never observed together, which
+    is the normal case here). Returns the DBN in the sources' dtype.
     """
-    noise = []
-    for s in sources:
-        nz = obs_noise if obs_noise is not None else s.noise
-        if nz is None:
-            raise ConfigError(f"source {s.name!r} has no known noise level; give obs_noise (or estimate_noise)")
-        noise.append(float(nz))
+    noise = noise_per_source(obs_noise, sources, structure.d)
     return _marginal_fit(structure, sources, noise, init, max_iter, tol)[0]
 
 
-def estimate_noise(structure: DBNStructure, sources: Sources, *, max_iter: int = 300,
-                   tol: float = 1e-10) -> dict[str, float]:
-    """Each source's observation-noise std, by maximum marginal likelihood jointly with the DBN
-    (observation noise is white, the DBN's state is autocorrelated: identifiable for T >= 3)."""
+_PER = ("source", "variable", "source_variable")
+
+
+def fit_with_noise(structure: DBNStructure, sources: Sources, *, per: str = "source",
+                   init: LinearGaussianDBN | None = None, noise_init: float | None = None, max_iter: int = 200,
+                   tol: float = 1e-7, tol_grad: float = 1e-5) -> tuple[LinearGaussianDBN, dict[str, float | Tensor]]:
+    """The direct fit with unknown observation noise: DBN parameters and log-noise together by
+    maximum marginal likelihood (L-BFGS with a strong Wolfe line search, float64, warm start
+    from :func:`impute`).
+
+    per: "source" — one std dev per source (a float each); "variable" — one per variable,
+    pooled across sources (the same ``[d]`` tensor for every source); "source_variable" — a
+    ``[d]`` tensor per source (a variable a source never shows gets the mean of the sources
+    that show it: it does not enter that source's likelihood). Vectors follow
+    ``structure.variables``, as float64 CPU tensors. noise_init: starting std dev of every
+    level (None = 0.3 x the variable's observed std in the source, pooled like ``per``). tol:
+    stop when the mean log-likelihood per sequence changes by less; tol_grad: or when every
+    gradient entry is below it. Observation noise is white and the DBN's state autocorrelated,
+    so it is identifiable for T >= 3. Returns ``(dbn in the sources' dtype, {source name: noise})``.
+    """
+    if per not in _PER:
+        raise ConfigError(f"per must be one of {list(_PER)}, got {per!r}")
     if min(s.shape[1] for s in sources) < 3:
         raise ConfigError("estimating observation noise needs sequences of T >= 3; give the noise level instead")
-    _, noise = _marginal_fit(structure, sources, None, None, max_iter, tol)
-    return dict(zip(sources.names, noise))
+    if noise_init is not None and not (math.isfinite(noise_init) and noise_init > 0):
+        raise ConfigError(f"noise_init must be a finite number > 0 or None, got {noise_init!r}")
+    model, noise = _marginal_fit(structure, sources, None, init, max_iter, tol, per=per, tol_grad=tol_grad,
+                                 noise_init=noise_init)
+    if per == "source":
+        return model, {n: float(z[0]) for n, z in zip(sources.names, noise)}
+    if per == "source_variable":
+        seen = torch.stack([s.mask.any(0).any(0).cpu() for s in sources])
+        fill = (noise * seen).sum(0) / seen.sum(0).clamp(min=1)
+        noise = torch.where(seen, noise, fill)
+    return model, {n: z.clone() for n, z in zip(sources.names, noise)}
+
+
+def estimate_noise(structure: DBNStructure, sources: Sources, *, per: str = "source", max_iter: int = 200,
+                   tol: float = 1e-7, tol_grad: float = 1e-5) -> dict[str, float | Tensor]:
+    """Each source's observation-noise std dev(s) by maximum marginal likelihood jointly with
+    the DBN: ``{source name: float}`` (per="source", the default) or ``{source name: [d]
+    tensor}`` (per="variable" or "source_variable"); see :func:`fit_with_noise`, which also
+    returns the fitted DBN (the direct fit under the estimated noise) so it need not be fitted twice."""
+    return fit_with_noise(structure, sources, per=per, max_iter=max_iter, tol=tol, tol_grad=tol_grad)[1]

@@ -67,23 +67,37 @@ def kalman_log_likelihood(ss: StateSpace, values: Tensor, mask: Tensor | None, o
     """Marginal log-likelihood of each sequence by a batched Kalman filter, ``[N]``.
 
     values: [N, T, d]; mask: [N, T, d] bool, True = observed (None = all; masked values are
-    never read); obs_var: [d] observation-noise variances of observed entries (may be 0 where
-    the state covariance is positive definite). Differentiable w.r.t. everything.
+    never read); obs_var: observation-noise variances of observed entries, ``[d]`` (every
+    sequence) or ``[N, d]`` (per sequence, e.g. each source's rows); may be 0 where the state
+    covariance is positive definite. Differentiable w.r.t. everything (with ``[N, d]``, rows
+    equal to an earlier row with the same mask take their gradient through that row).
 
-    Covariances and gains depend on the mask only: when every sequence has the same mask
-    (``mask=None``, or a source hiding fixed variables) they are computed once and shared,
-    otherwise once per sequence. The predicted means then follow the linear recursion
+    Covariances and gains depend on the mask (and noise) only: when every sequence has the same
+    mask and a ``[d]`` obs_var (``mask=None``, or a source hiding fixed variables) they are
+    computed once and shared; otherwise once per distinct (mask, noise) pair (sources of fixed
+    hidden variables, missed visits that repeat) when these are at most half the sequences,
+    else once per sequence. The predicted means then follow the linear recursion
     ``m_{t+1} = F (I - K_t H_t) m_t + F K_t H_t y_t + c``: one small product per step, and the
     whitened innovations of all steps come out of one batched product.
     """
     N, T, d = values.shape
+    per_seq = obs_var.ndim == 2
+    if per_seq and mask is None:
+        mask = torch.ones(N, T, d, dtype=torch.bool, device=values.device)
+    groups = None
     if mask is None:
         patterns, y = values.new_ones(1, T, d), values
     else:
-        shared = bool((mask == mask[:1]).all())
+        shared = not per_seq and bool((mask == mask[:1]).all())
         patterns = (mask[:1] if shared else mask).to(values.dtype)
         y = torch.where(mask, values, torch.zeros((), dtype=values.dtype, device=values.device))
-    whiten, KH, logdet = _covariance_pass(ss, patterns, obs_var)
+        groups = None if shared else _unique_patterns(mask, obs_var if per_seq else None)
+    if groups is None:
+        whiten, KH, logdet = _covariance_pass(ss, patterns, obs_var[:, None, :] if per_seq else obs_var)
+    else:  # one covariance pass per distinct pattern, handed to each sequence that has it
+        first, inverse = groups
+        whiten, KH, logdet = _covariance_pass(ss, patterns[first], obs_var[first][:, None, :] if per_seq else obs_var)
+        whiten, KH, logdet = whiten[:, inverse], KH[:, inverse], logdet[inverse]
     y, o = y.transpose(0, 1), patterns.transpose(0, 1)  # [T, N, d], [T, K, d]
     FKH = ss.F @ KH
     drift = _apply(FKH, y) + ss.c                         # F K_t H_t y_t + c, [T, N, d]
@@ -93,6 +107,21 @@ def kalman_log_likelihood(ss: StateSpace, values: Tensor, mask: Tensor | None, o
         means.append(_apply(step_t, means[-1]) + drift_t)
     z = _apply(whiten, (y - torch.stack(means)) * o)      # whitened innovations, [T, N, d]
     return -(logdet + 0.5 * _LOG_2PI * patterns.sum((1, 2))).expand(N) - 0.5 * z.square().sum((0, 2))
+
+
+def _unique_patterns(mask: Tensor, obs_var: Tensor | None) -> tuple[Tensor, Tensor] | None:
+    """For the distinct (mask, obs_var row) pairs: the first sequence having each ``[P]`` and each
+    sequence's pair ``[N]``, when ``P <= N / 2`` (worth a gather); else None."""
+    N = mask.shape[0]
+    key = mask.reshape(N, -1)
+    if obs_var is not None:
+        key = torch.cat([key.to(obs_var.dtype), obs_var.detach()], 1)
+    uniq, inverse = torch.unique(key, dim=0, return_inverse=True)
+    if 2 * uniq.shape[0] > N:
+        return None
+    index = torch.arange(N, device=mask.device)
+    first = torch.full((uniq.shape[0],), N, device=mask.device).scatter_reduce(0, inverse, index, "amin")
+    return first, inverse
 
 
 def _apply(M: Tensor, v: Tensor) -> Tensor:

@@ -5,12 +5,18 @@ this module, never the other way round, and pgmpy loads only when the bridge is 
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
 import torch
 from torch import Tensor
 
-from taskdd.errors import DataError
+from taskdd.errors import CheckpointError, DataError
 from taskdd.tasks.dbn.fit import least_squares_parameters
+from taskdd.tasks.dbn.io import read_model, write_model
 from taskdd.tasks.dbn.likelihood import kalman_log_likelihood, regression_log_likelihood, state_space
+from taskdd.tasks.dbn.noise import check_obs_noise
 from taskdd.tasks.dbn.structure import DBNStructure
 
 __all__ = ["LinearGaussianDBN", "fit_dbn"]
@@ -48,6 +54,7 @@ class LinearGaussianDBN:
         if check:
             self._check_values(params)
         self.B0, self.b0, self.s0, self.B, self.A, self.b, self.s = (params[k] for k in _NAMES)
+        self.metadata: dict[str, Any] = {}  # what :meth:`load` read beside the parameters
 
     def _check_values(self, p: dict[str, Tensor]) -> None:
         s = self.structure
@@ -81,12 +88,16 @@ class LinearGaussianDBN:
 
     def to(self, device: str | torch.device | None = None, dtype: torch.dtype | None = None) -> "LinearGaussianDBN":
         """Copy onto ``device`` / ``dtype`` (differentiable, like ``Tensor.to``)."""
-        return LinearGaussianDBN(self.structure, check=False,
-                                 **{k: v.to(device=device, dtype=dtype) for k, v in self.parameters_dict().items()})
+        out = LinearGaussianDBN(self.structure, check=False,
+                                **{k: v.to(device=device, dtype=dtype) for k, v in self.parameters_dict().items()})
+        out.metadata = self.metadata
+        return out
 
     def detach(self) -> "LinearGaussianDBN":
         """The same parameters, cut from the autograd graph."""
-        return LinearGaussianDBN(self.structure, check=False, **{k: v.detach() for k, v in self.parameters_dict().items()})
+        out = LinearGaussianDBN(self.structure, check=False, **{k: v.detach() for k, v in self.parameters_dict().items()})
+        out.metadata = self.metadata
+        return out
 
     def __repr__(self) -> str:
         s = self.structure
@@ -109,26 +120,114 @@ class LinearGaussianDBN:
 
     # --- likelihood ------------------------------------------------------------------------
     def log_likelihood(self, values: Tensor, mask: Tensor | None = None,
-                       obs_noise: float | Tensor = 0.0) -> Tensor:
+                       obs_noise: float | Tensor | Sequence[float] = 0.0) -> Tensor:
         """Marginal log-likelihood of each sequence.
 
         values: [N, T, d] float (cast to the model's dtype); mask: [N, T, d] bool, True = observed
-        (None = all observed). obs_noise: std dev of Gaussian noise on observed entries, a float
-        or ``[d]``.
+        (None = all observed). obs_noise: std dev of the Gaussian noise on observed entries, a
+        number (every variable), ``[d]`` values (one per variable, in ``structure.variables``
+        order) or ``[N, d]`` (one row per sequence, e.g. sources of different noise in one call);
+        a tensor may require grad. A number ``s`` and the ``[d]`` vector filled with ``s``
+        give the same result.
         Returns [N]. Masked entries are marginalised; their values are never read. Exact,
-        differentiable w.r.t. ``values`` and the parameters. Without mask and with
-        ``obs_noise=0`` (a number) it uses per-node regressions; otherwise a Kalman filter.
+        differentiable w.r.t. ``values``, the parameters and a tensor ``obs_noise``. Without mask
+        and with ``obs_noise=0`` (a number) it uses per-node regressions; otherwise a Kalman filter.
+        To match data columns by name, see :meth:`log_likelihood_by_name`.
         """
         self.structure.check_data(values, mask)
-        if isinstance(obs_noise, Tensor):
-            if obs_noise.shape not in ((), (self.d,)):
-                raise DataError(f"obs_noise must be a float or a [{self.d}] tensor, got shape {tuple(obs_noise.shape)}")
-        elif not obs_noise >= 0:
-            raise DataError(f"obs_noise must be >= 0, got {obs_noise!r}")
+        obs_noise = check_obs_noise(obs_noise, self.d, n=values.shape[0])
         if mask is None and not isinstance(obs_noise, Tensor) and obs_noise == 0:
             return regression_log_likelihood(self.parameters_dict(), values.to(self.dtype))
-        r2 = torch.as_tensor(obs_noise, dtype=self.dtype, device=self.device).square().expand(self.d)
+        r2 = torch.as_tensor(obs_noise, dtype=self.dtype, device=self.device).square()
+        r2 = r2 if r2.ndim == 2 else r2.expand(self.d)
         return kalman_log_likelihood(state_space(self.parameters_dict()), values.to(self.dtype), mask, r2)
+
+    def log_likelihood_by_name(self, data, mask: Tensor | None = None, variables: Sequence[str] | None = None, *,
+                               obs_noise: float | Tensor | Sequence[float] | Mapping[str, float] = 0.0,
+                               missing: str = "mask", scaling: Mapping[str, Sequence[float]] | None = None) -> Tensor:
+        """:meth:`log_likelihood` of data whose columns are matched to the model's variables by name.
+
+        data: a ``Source`` (its ``values``, ``mask`` and ``variables``) or ``values [N, T, k]`` with
+        ``mask [N, T, k]`` (None = all observed) and ``variables``, the k column names. Columns are
+        reordered to ``structure.variables``. A column the model does not have raises
+        :class:`DataError` naming it. A model variable absent from the data is marginalised
+        (treated as never observed) with ``missing="mask"``, refused with ``missing="error"``.
+        obs_noise: a number, ``[d]`` in the model's order, or ``{variable: std}`` naming every
+        model variable (in the model's units). scaling: ``{variable: (mean, std)}`` for a model
+        fitted in standard units ``(x - mean) / std`` to data given in the user's units: the data
+        are standardised by name and the result is in the user's units (the log-Jacobian
+        ``-sum log std`` over each sequence's observed entries added). Returns [N].
+        """
+        if variables is None and hasattr(data, "variables") and hasattr(data, "values"):
+            data, mask, variables = data.values, data.mask, data.variables
+        if variables is None:
+            raise DataError("log_likelihood_by_name needs the data's column names: give variables=[...] or a Source")
+        if missing not in ("mask", "error"):
+            raise DataError(f"missing must be 'mask' or 'error', got {missing!r}")
+        if not isinstance(data, Tensor) or data.ndim != 3 or data.shape[-1] != len(variables):
+            raise DataError(f"values must be a tensor of shape [N, T, {len(variables)}] (one column per name in "
+                            f"variables), got {tuple(data.shape) if isinstance(data, Tensor) else type(data).__name__}")
+        index, absent = self._columns(variables, missing)
+        values = data[..., index.to(data.device)]
+        keep = mask[..., index.to(data.device)] if mask is not None else torch.ones_like(values, dtype=torch.bool)
+        if absent:
+            keep = keep.clone()
+            keep[..., [self.structure.index(v) for v in absent]] = False
+        jacobian = 0.0
+        if scaling is not None:
+            lacking = [v for v in self.structure.variables if v not in scaling]
+            if lacking:
+                raise DataError(f"scaling must give (mean, std) for every model variable; lacking {lacking}")
+            mean, std = (torch.tensor([float(scaling[v][i]) for v in self.structure.variables], dtype=values.dtype,
+                                      device=values.device) for i in (0, 1))
+            if not bool((std > 0).all()):
+                raise DataError(f"scaling std devs must be > 0, got {std.tolist()}")
+            values = (values - mean) / std
+            jacobian = (keep.to(values.dtype) * std.log()).sum((1, 2))
+        if isinstance(obs_noise, Mapping):
+            lacking = [v for v in self.structure.variables if v not in obs_noise]
+            if lacking:
+                raise DataError(f"obs_noise by name must give every model variable; lacking {lacking}")
+            obs_noise = [float(obs_noise[v]) for v in self.structure.variables]
+        return self.log_likelihood(values, keep if (mask is not None or absent) else None, obs_noise) - jacobian
+
+    def _columns(self, variables: Sequence[str], missing: str) -> tuple[Tensor, list[str]]:
+        """Column of each model variable in ``variables`` (0 for absent ones) and the absent ones."""
+        names = [str(v) for v in variables]
+        unknown = [v for v in names if v not in self.structure.variables]
+        if unknown or len(set(names)) != len(names):
+            rep = sorted({v for v in names if names.count(v) > 1})
+            raise DataError(f"data columns {unknown} are not variables of the model (repeated: {rep}); the model's "
+                            f"variables are {list(self.structure.variables)}")
+        absent = [v for v in self.structure.variables if v not in names]
+        if absent and missing == "error":
+            raise DataError(f"model variables {absent} are absent from the data columns {names}")
+        return torch.tensor([names.index(v) if v in names else 0 for v in self.structure.variables]), absent
+
+    # --- files -----------------------------------------------------------------------------
+    def save(self, directory: str | os.PathLike, *, metadata: Mapping[str, Any] | None = None) -> Path:
+        """Write the structure (variables, intra and inter parents), the parameters and ``metadata``
+        (a JSON-able dict, e.g. the data's scaling and time grid) to ``directory/dbn_model.json``
+        (plain JSON, atomic; see :mod:`taskdd.tasks.dbn.io`). Returns the file's path."""
+        return write_model(directory, self.structure, self.parameters_dict(), metadata)
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike) -> "LinearGaussianDBN":
+        """The DBN saved by :meth:`save` in ``directory`` (CPU, stored dtype), its metadata in
+        ``.metadata``. CheckpointError for a missing, corrupt or foreign file."""
+        structure, params, metadata = read_model(directory)
+        try:
+            model = cls(structure, **params)
+        except DataError as e:
+            raise CheckpointError(f"saved DBN in {str(directory)!r} is inconsistent: {e}") from None
+        model.metadata = metadata
+        return model
+
+    @classmethod
+    def load_with_metadata(cls, directory: str | os.PathLike) -> tuple["LinearGaussianDBN", dict[str, Any]]:
+        """``(model, metadata)`` saved by :meth:`save`."""
+        model = cls.load(directory)
+        return model, model.metadata
 
     # --- sampling ---------------------------------------------------------------
     def sample(self, n: int, T: int, generator: torch.Generator | None = None) -> Tensor:

@@ -12,9 +12,8 @@ error against the ground truth when known.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Mapping
 
 import torch
 from torch import Tensor
@@ -25,6 +24,7 @@ from taskdd.registry import register_task
 from taskdd.synthetic import SyntheticSet
 from taskdd.task import Task
 from taskdd.tasks.dbn.model import LinearGaussianDBN
+from taskdd.tasks.dbn.noise import NoiseSpec, check_obs_noise, noise_per_source, noise_to_json
 from taskdd.tasks.dbn.structure import DBNStructure
 
 __all__ = ["DBNLikelihoodTask", "smallest_ipc", "mean_test_ll", "parameter_error"]
@@ -54,13 +54,35 @@ def parameter_error(model: LinearGaussianDBN, truth: LinearGaussianDBN) -> dict[
             "noise_rmse": float(n.pow(2).mean().sqrt())}
 
 
+def _check_noise_spec(obs_noise, d: int) -> None:
+    """What can be checked of a task's ``obs_noise`` before the sources are known (ConfigError)."""
+    if obs_noise is None:
+        return
+    if isinstance(obs_noise, Mapping):
+        for k, v in obs_noise.items():
+            check_obs_noise(v, d, f"obs_noise[{k!r}]", ConfigError)
+        return
+    try:
+        rows = obs_noise if isinstance(obs_noise, Tensor) else torch.as_tensor(obs_noise, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError):
+        rows = None
+    if rows is None or rows.ndim < 2:
+        check_obs_noise(obs_noise, d, "obs_noise", ConfigError)
+    else:
+        for j, row in enumerate(rows):
+            check_obs_noise(row, d, f"obs_noise[{j}]", ConfigError)
+
+
 @register_task("dbn")
 @dataclass
 class DBNLikelihoodTask(Task):
     """Distil K partial, noisy sequence sources for a linear-Gaussian DBN of known structure.
 
     structure: the DBN's variables and parents. score_on: "others" | "all". obs_noise: the
-    sources' observation-noise std (None = each source's ``Source.noise``, which must be set).
+    sources' observation-noise std devs — a number, a ``[d]`` vector (per variable, in
+    ``structure.variables`` order), a ``[K, d]`` array (row j for source j) or a mapping
+    ``{source name: number or [d]}`` (see :mod:`taskdd.tasks.dbn.noise`); None = each source's
+    ``Source.noise``, which must be set.
     ridge: learner's L2 penalty. fill_noise: std (in units of each variable's std) of the noise
     added to hidden entries at initialisation. learner: "own" (differentiable) | "pgmpy"
     (black box, zeroth-order only). truth: generating DBN, when known (adds parameter errors).
@@ -69,7 +91,7 @@ class DBNLikelihoodTask(Task):
 
     structure: DBNStructure
     score_on: Literal["others", "all"] = "others"
-    obs_noise: float | None = None
+    obs_noise: NoiseSpec | None = None
     ridge: float = 1e-6
     fill_noise: float = 0.1
     learner: Literal["own", "pgmpy"] = "own"
@@ -82,15 +104,14 @@ class DBNLikelihoodTask(Task):
             raise ConfigError(f"score_on must be 'others' or 'all', got {self.score_on!r}")
         if self.learner not in ("own", "pgmpy"):
             raise ConfigError(f"learner must be 'own' or 'pgmpy', got {self.learner!r}")
-        if self.obs_noise is not None and not (math.isfinite(self.obs_noise) and self.obs_noise >= 0):
-            raise ConfigError(f"obs_noise must be a finite number >= 0 or None, got {self.obs_noise!r}")
+        _check_noise_spec(self.obs_noise, self.structure.d)
         if not self.ridge >= 0 or not self.fill_noise >= 0:
             raise ConfigError(f"ridge and fill_noise must be >= 0, got {self.ridge!r}, {self.fill_noise!r}")
         self.differentiable = self.learner == "own"
 
     def config(self) -> dict:
         return {"variables": list(self.structure.variables), "intra": self.structure.intra,
-                "inter": self.structure.inter, "score_on": self.score_on, "obs_noise": self.obs_noise,
+                "inter": self.structure.inter, "score_on": self.score_on, "obs_noise": noise_to_json(self.obs_noise),
                 "ridge": self.ridge, "fill_noise": self.fill_noise, "learner": self.learner}
 
     # --- checks ----------------------------------------------------------------------------
@@ -114,8 +135,7 @@ class DBNLikelihoodTask(Task):
                 raise DataError(f"source {s.name!r} has {len(s)} sequence; each source needs at least 2")
             if budget > len(s):
                 raise ConfigError(f"budget (ipc) {budget} is larger than source {s.name!r} ({len(s)} sequences)")
-            if self.obs_noise is None and s.noise is None:
-                raise ConfigError(f"source {s.name!r} has no known noise level; set Source.noise or obs_noise")
+        noise_per_source(self.obs_noise, sources, self.structure.d)
         low = smallest_ipc(self.structure, len(sources))
         if budget < low:
             raise ConfigError(f"budget (ipc) {budget} is too small for the fit: with {len(sources)} parts the "
@@ -152,16 +172,14 @@ class DBNLikelihoodTask(Task):
             return fit_pgmpy_dbn(self.structure, values.detach()).to(values.device, values.dtype)
         return LinearGaussianDBN.fit_to(self.structure, values, ridge=self.ridge)
 
-    def _noise(self, s: Source) -> float:
-        return float(self.obs_noise if self.obs_noise is not None else s.noise)
-
     def score(self, model: LinearGaussianDBN, sources: Sources, *, part: int | None = None,
               generator=None) -> Tensor:
         sources = self._ordered(sources)
-        use = [s for i, s in enumerate(sources)
+        noise = noise_per_source(self.obs_noise, sources, self.structure.d)
+        use = [i for i in range(len(sources))
                if self.score_on == "all" or part is None or len(sources) == 1 or i != part]
-        total = sum(model.log_likelihood(s.values, s.mask, obs_noise=self._noise(s)).sum() for s in use)
-        return total / sum(len(s) for s in use)
+        total = sum(model.log_likelihood(sources[i].values, sources[i].mask, obs_noise=noise[i]).sum() for i in use)
+        return total / sum(len(sources[i]) for i in use)
 
     def evaluate(self, synthetic: SyntheticSet, test: Source, *, generator=None) -> dict[str, float]:
         with torch.no_grad():

@@ -195,3 +195,58 @@ def test_bad_obs_noise_and_shapes_raise(dbn):
         dbn.log_likelihood(x, obs_noise=torch.ones(5, dtype=x.dtype))
     with pytest.raises(DataError, match=r"\[N, T, 3\]"):
         dbn.log_likelihood(x[..., :2])
+
+
+def test_repeated_masks_share_covariances_and_equal_brute_force(dbn):
+    # 10 sequences, 3 distinct masks (missed visits repeat): one covariance pass per mask
+    x = dbn.sample(10, T, generator=gen(20))
+    kinds = torch.ones(3, T, D, dtype=torch.bool)
+    kinds[1, 1] = False
+    kinds[2, :, 0] = False
+    mask = kinds[torch.tensor([0, 1, 2, 1, 0, 2, 2, 1, 0, 1])]
+    noise = torch.tensor([0.2, 0.4, 0.3], dtype=torch.float64)
+    np.testing.assert_allclose(dbn.log_likelihood(x, mask, obs_noise=noise).numpy(),
+                               brute_force(dbn, x, mask, noise.numpy()), rtol=1e-9, atol=1e-9)
+
+
+def test_per_variable_noise_equals_brute_force_with_a_shared_mask(dbn):
+    x = dbn.sample(6, T, generator=gen(21))
+    mask = torch.ones_like(x, dtype=torch.bool)
+    mask[..., 2] = False
+    noise = [0.05, 0.6, 0.3]
+    np.testing.assert_allclose(dbn.log_likelihood(x, mask, obs_noise=noise).numpy(),
+                               brute_force(dbn, x, mask, np.array(noise)), rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_a_number_equals_the_vector_filled_with_it(dbn, shared):
+    x = dbn.sample(8, T, generator=gen(22))
+    mask = random_mask(x.shape, 23) if not shared else torch.ones_like(x, dtype=torch.bool)
+    one = dbn.log_likelihood(x, mask, obs_noise=0.35)
+    vec = dbn.log_likelihood(x, mask, obs_noise=torch.full((D,), 0.35, dtype=torch.float64))
+    torch.testing.assert_close(vec, one, rtol=0, atol=0)
+
+
+def test_obs_noise_gradient_flows_to_a_per_variable_tensor(dbn):
+    x = dbn.sample(5, T, generator=gen(24))
+    noise = torch.tensor([0.2, 0.3, 0.4], dtype=torch.float64, requires_grad=True)
+    dbn.log_likelihood(x, random_mask(x.shape, 25), obs_noise=noise).sum().backward()
+    assert noise.grad is not None and (noise.grad != 0).all()
+
+
+@pytest.mark.parametrize("bad", [[0.1, -0.2, 0.3], [0.1, float("nan"), 0.3], [[0.1] * 3], "big", True])
+def test_bad_per_variable_noise_is_a_data_error_naming_obs_noise(dbn, bad):
+    x = dbn.sample(2, 3, generator=gen(26))
+    with pytest.raises(DataError, match="obs_noise"):
+        dbn.log_likelihood(x, obs_noise=bad)
+
+
+@pytest.mark.parametrize("repeat", [True, False])
+def test_noise_per_sequence_equals_brute_force(dbn, repeat):
+    # [N, d] rows: e.g. sources of different noise in one call; grouped when (mask, row) pairs repeat
+    x = dbn.sample(8, T, generator=gen(27))
+    mask = torch.ones_like(x, dtype=torch.bool) if repeat else random_mask(x.shape, 28)
+    rows = torch.tensor([[0.2, 0.4, 0.3], [0.5, 0.1, 0.3]], dtype=torch.float64)[torch.arange(8) % 2]
+    ours = dbn.log_likelihood(x, mask, obs_noise=rows).numpy()
+    ref = np.concatenate([brute_force(dbn, x[i:i + 1], mask[i:i + 1], rows[i].numpy()) for i in range(8)])
+    np.testing.assert_allclose(ours, ref, rtol=1e-9, atol=1e-9)

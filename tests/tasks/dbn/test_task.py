@@ -113,3 +113,26 @@ def test_bad_task_settings_are_config_errors(prob):
                        ({"obs_noise": -1.0}, "obs_noise"), ({"structure": "x"}, "DBNStructure")):
         with pytest.raises(ConfigError, match=needle):
             DBNLikelihoodTask(**{"structure": S, **kw})
+
+
+def test_per_variable_and_per_source_noise_score_like_the_model_likelihood(prob):
+    src = _srcs(prob)
+    model = prob.truth.to(dtype=torch.float64)
+    vec = torch.tensor([0.1, 0.2, 0.3, 0.4], dtype=torch.float64)
+    rows = torch.stack([vec, vec.flip(0)])
+    want = sum(model.log_likelihood(s.values, s.mask, obs_noise=r).sum() for s, r in zip(src, rows)) / 600
+    for spec in (rows, rows.tolist(), {src.names[0]: vec.tolist(), src.names[1]: vec.flip(0)}):
+        task = DBNLikelihoodTask(prob.truth.structure, score_on="all", obs_noise=spec)
+        torch.testing.assert_close(task.score(model, src), want, rtol=1e-12, atol=0)
+    scalar = DBNLikelihoodTask(prob.truth.structure, score_on="all", obs_noise=0.3).score(model, src)
+    filled = DBNLikelihoodTask(prob.truth.structure, score_on="all", obs_noise=[0.3] * 4).score(model, src)
+    torch.testing.assert_close(filled, scalar, rtol=0, atol=0)
+    assert DBNLikelihoodTask(prob.truth.structure, obs_noise=rows).config()["obs_noise"] == rows.tolist()
+
+
+@pytest.mark.parametrize("spec, needle", [([0.1, 0.2], r"\[4\]"), ([[0.1] * 4] * 3, r"\(2, 4\)"),
+                                          ({"source0": 0.3}, "lacking"), ([0.1, -0.2, 0.3, 0.4], ">= 0")])
+def test_bad_noise_specs_are_config_errors(prob, spec, needle):
+    with pytest.raises(ConfigError, match=needle):
+        distill(DBNLikelihoodTask(prob.truth.structure, obs_noise=spec), _srcs(prob), 3, steps=1, device="cpu",
+                quiet=True)
