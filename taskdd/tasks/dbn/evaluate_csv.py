@@ -41,7 +41,7 @@ from taskdd.tasks.dbn.io import MODEL_FILE
 from taskdd.tasks.dbn.model import LinearGaussianDBN
 from taskdd.tasks.dbn.panel import Panel, align_panel
 from taskdd.tasks.dbn.scaling import Scaling
-from taskdd.tasks.dbn.user_data import _read_frames
+from taskdd.tasks.dbn.user_data import read_frames
 
 __all__ = ["load_model", "evaluate_csv", "SAVED_NOISE"]
 
@@ -89,7 +89,7 @@ def _noise(noise, meta: dict, variables: Sequence[str]) -> tuple[list[float], st
 def _align(paths: Sequence[str | os.PathLike], id_col: str, time_col: str, grid: dict,
            variables: Sequence[str]) -> Panel:
     """The test files on the saved grid; unknown columns refused before any alignment."""
-    frames = _read_frames(paths)
+    frames = read_frames(paths)
     for (name, df), path in zip(frames.items(), paths):
         unknown = [str(c) for c in df.columns if c not in (id_col, time_col) and str(c) not in variables]
         if unknown:

@@ -52,7 +52,7 @@ from taskdd.tasks.dbn.structure_learning import learn_structure
 from taskdd.tasks.dbn.task import DBNLikelihoodTask
 from taskdd.tasks.dbn.user_checks import check_budget_floor, check_options, check_panel
 
-__all__ = ["read_csv_source", "read_structure", "structure_to_json", "distill_csv"]
+__all__ = ["read_csv_source", "read_frames", "read_structure", "structure_to_json", "distill_csv"]
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ def _pgmpy_export(model, T: int) -> dict:
                       "std": float(c.std)} for c in net.get_cpds()]}
 
 
-def _read_frames(data: Sequence[str | os.PathLike]) -> dict[str, pd.DataFrame]:
+def read_frames(data: Sequence[str | os.PathLike]) -> dict[str, pd.DataFrame]:
     """Each CSV is one source, named after its file stem (made unique)."""
     frames: dict[str, pd.DataFrame] = {}
     for path in data:
@@ -226,7 +226,7 @@ def _write_outputs(outp: Path, res, model, table: ResultsTable, structure: DBNSt
 def _prepare(data, id_col: str, time_col: str, budget: int, structure, noise: float | None, grid: dict,
              standardize: bool) -> tuple[Panel, Sources, Scaling, DBNStructure | None, list]:
     """Read, align (``grid``: align_panel's options), check and standardise: all before the first fit."""
-    panel = align_panel(_read_frames(data), id_col, time_col, **grid)
+    panel = align_panel(read_frames(data), id_col, time_col, **grid)
     given = _given_structure(structure)
     warnings = panel.warnings() + check_panel(panel.sources, budget, structure=given, estimate_noise=noise is None)
     variables = given.variables if given is not None else panel.sources.variables
