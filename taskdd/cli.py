@@ -1,5 +1,5 @@
-"""The ``taskdd`` command: ``info``, ``run CASE``, ``distill``, ``sweep``. Errors become one line
-and exit code 2.
+"""The ``taskdd`` command: ``info``, ``run CASE``, ``distill``, ``evaluate``, ``sweep``. Errors become
+one line and exit code 2.
 
 Threads: ``run``, ``distill`` and ``sweep`` set torch's CPU thread count (per process; a sweep's
 per worker) from ``--threads N``, else the environment variable ``TASKDD_THREADS``, else 1: the
@@ -92,8 +92,36 @@ def _cmd_distill(args) -> int:
     for k, v in summary["source_ll"].items():
         print(f"  {k:22s} {v:12.4f} | {summary['source_ll_standard_units'][k]:.4f}")
     print(f"wrote {args.out}/distilled.csv, scaling.json, structure.json, dbn.json, dbn_pgmpy.json, results.csv, "
-          "run.json")
+          "run.json, model/ (for `taskdd evaluate`)")
     return 0
+
+
+def _cmd_evaluate(args) -> int:
+    from taskdd.tasks.dbn.evaluate_csv import evaluate_csv
+    _use_threads(args)
+    out = args.out if args.out is not None else args.model
+    summary = evaluate_csv(args.model, args.data, id_col=args.id_col, time_col=args.time_col, noise=args.noise,
+                           out=out)
+    print(f"mean test log-likelihood per sequence: {summary['mean_test_ll']:.4f} ({summary['n_sequences']} sequences, "
+          "units: yours)")
+    print(f"wrote {os.path.join(out, 'evaluation.json')}")
+    return 0
+
+
+def _evaluate_parser(sub) -> None:
+    """The ``evaluate`` subcommand's arguments."""
+    e = sub.add_parser("evaluate", help="score held-out CSV sequences with a model saved by `taskdd distill`")
+    e.add_argument("--model", required=True, metavar="DIR",
+                   help="the --out folder of `taskdd distill` (or its model/ folder)")
+    e.add_argument("--data", nargs="+", required=True, metavar="CSV", help="test CSV file(s), columns as in training")
+    e.add_argument("--id-col", help="sequence id column (default: the training one)")
+    e.add_argument("--time-col", help="visit time column (default: the training one)")
+    e.add_argument("--noise", default="saved", metavar="SIGMA|saved",
+                   help="measurement-noise std of the test values in standard units, 0 = noise-free (default "
+                        "'saved', also 'estimated': the noise saved with the model)")
+    e.add_argument("--out", metavar="DIR", help="folder for evaluation.json (default: --model)")
+    _threads_option(e, "for the run")
+    e.set_defaults(fn=_cmd_evaluate)
 
 
 def _add_to_run_json(path: str, extra: dict) -> None:
@@ -177,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(fn=_cmd_run)
 
     _distill_parser(sub)
+    _evaluate_parser(sub)
 
     s = sub.add_parser("sweep", help="run a case over a grid of settings and seeds, in parallel")
     s.add_argument("case")

@@ -28,6 +28,7 @@ def _cli(*args):
 
 def test_help_and_info_exit_zero():
     assert _cli("--help").returncode == 0
+    assert "--noise SIGMA|saved" in _cli("evaluate", "--help").stdout
     r = _cli("info")
     assert r.returncode == 0 and "torch" in r.stdout and "ridge" in r.stdout
 
@@ -50,6 +51,7 @@ def test_run_writes_results_and_run_json(tmp_path):
     (["run", "ridge-demo", "--device", "tpu"], "device"),
     (["run", "pinn-ood", "--set", "task.widht=3"], "unknown --set key 'task.widht'; accepted keys under 'task': "),
     (["run", "ridge-demo", "--threads", "-1"], "--threads -1: expected an int >= 0"),
+    (["evaluate", "--model", "no/such/run", "--data", "test.csv"], "model directory 'no/such/run' does not exist"),
 ])
 def test_bad_cli_input_is_one_line_and_exit_2(args, needle, capsys, tmp_path):
     assert main([*args, "--out", str(tmp_path)]) == 2

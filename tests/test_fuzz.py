@@ -23,6 +23,8 @@ Kinds (one line each):
  43 ridge data of the wrong shape  50 missing CSV file (CLI distill)
  57 CSV budget > a source (CLI)     59 CSV float times, no --time-step 61 CSV variable seen once
  58 CSV --lr -1 / --max-slices 1    60 CSV non-numeric column         62 random CSV panels align or refuse
+ 63 evaluate: no model there        65 evaluate: unknown test column  67 evaluate: corrupt model file
+ 64 evaluate: --noise not a number  66 evaluate: test visit before a global origin
 """
 
 import numpy as np
@@ -275,3 +277,23 @@ def test_random_csv_panels_align_or_refuse(data):
     assert set(s.values[s.mask].tolist()) <= set(frame.x.dropna().tolist())
     if step is None:  # integer times on their gcd grid: only repeated (id, time) visits share a slice
         assert p.dropped["a"] == int(frame[["id", "t"]].duplicated().sum())
+
+
+# --- 63-67: `taskdd evaluate` on a model saved by `taskdd distill` ---------------------------------
+def test_cli_evaluate_refuses_bad_models_noise_and_test_files(capsys, tmp_path, prob):
+    good = tmp_path / "good.csv"
+    prob.sources[0].to_dataframe("pid", "t").dropna(axis=1, how="all").to_csv(good, index=False)
+    out = tmp_path / "run"
+    assert main(["distill", "--data", str(good), "--id-col", "pid", "--time-col", "t", "--budget", "4", "--noise",
+                 "0.3", "--steps", "1", "--time-origin", "global", "--out", str(out), "--quiet"]) == 0
+    df = pd.read_csv(good)
+    df.assign(x9=1.0).to_csv(tmp_path / "extra.csv", index=False)
+    df.assign(t=df.t - 5).to_csv(tmp_path / "early.csv", index=False)
+    ev = ["evaluate", "--out", str(tmp_path / "ev"), "--data"]
+    assert "does not exist" in _cli(capsys, *ev, str(good), "--model", str(tmp_path / "none"))
+    assert "--noise must be a number >= 0" in _cli(capsys, *ev, str(good), "--model", str(out), "--noise", "lots")
+    assert "['x9'] are not variables of the model" in _cli(capsys, *ev, str(tmp_path / "extra.csv"), "--model", str(out))
+    assert "before the grid's origin" in _cli(capsys, *ev, str(tmp_path / "early.csv"), "--model", str(out))
+    (out / "model" / "dbn_model.json").write_text("{")
+    assert "not valid JSON" in _cli(capsys, *ev, str(good), "--model", str(out))
+    assert not (tmp_path / "ev").exists() or not any((tmp_path / "ev").iterdir())

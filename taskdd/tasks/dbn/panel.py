@@ -10,6 +10,8 @@ becomes a masked slice:
   when the time column is a protocol visit number and a first visit may be missing: a sequence
   whose visit 1 is absent then starts with a masked slice; late entry = leading masked slices).
   Shorter histories are padded with masked slices at the end, to the longest over all sources.
+  ``start`` (with ``origin="global"``) fixes that earliest time instead: new data aligned on a
+  saved grid (``taskdd evaluate``) use the training data's origin, given in :meth:`Panel.to_json`.
 - **Step**: ``time_step`` when given (in the time column's units; in days for dates). Otherwise
   inferred from the within-sequence differences between consecutive distinct times, pooled over
   all sources: integer times -> their greatest common divisor (an exact grid: two distinct
@@ -81,7 +83,8 @@ class Panel:
         return self.sources[0].shape[1]
 
     def to_json(self) -> dict:
-        return {"step": self.step, "unit": self.unit, "slices": self.T,
+        return {"step": self.step, "unit": self.unit, "slices": self.T, "origin_rule": self.origin,
+                "start": self.start,
                 "origin": {"sequence": "each sequence's first visit",
                            "global": "the earliest time over all sources"}[self.origin],
                 "slice": "round((t - origin) / step)",
@@ -196,10 +199,31 @@ def _grid(frames: Mapping[str, pd.DataFrame], id_col: str, time_col: str,
     return times, infer_step(np.concatenate(diffs), dates, time_col), dates
 
 
+def _global_start(times: Mapping[str, np.ndarray], origin: str, start: float | None, time_col: str) -> float | None:
+    """The global origin: ``start`` when given (no visit may precede it), else the earliest time."""
+    if origin == "sequence":
+        if start is not None:
+            raise ConfigError("start applies to origin='global' only")
+        return None
+    first = min(float(t.min()) for t in times.values())
+    if start is None:
+        return first
+    if not (isinstance(start, int | float) and math.isfinite(start)):
+        raise ConfigError(f"start must be a finite number, got {start!r}")
+    if first < start - 1e-9:
+        raise DataError(f"time column {time_col!r} has a visit at {first:g}, before the grid's origin {start:g} "
+                        "(the earliest time of the training data)")
+    return float(start)
+
+
 def align_panel(frames: Mapping[str, pd.DataFrame], id_col: str, time_col: str, *,
-                time_step: float | None = None, max_slices: int | None = None, origin: str = "sequence") -> Panel:
+                time_step: float | None = None, max_slices: int | None = None, origin: str = "sequence",
+                start: float | None = None) -> Panel:
     """``{source name: long table}`` -> :class:`Panel` (rules in the module docstring).
 
+    start: origin="global" only: the grid's time 0 (in the time column's terms, days since
+    1970-01-01 for dates; :attr:`Panel.start`), default the earliest time over ``frames``.
+    Visits before it are refused (DataError).
     Every column but ``id_col`` and ``time_col`` is a variable (numeric; empty = missing);
     columns may differ between tables (the union is the variable set)."""
     if origin not in ("sequence", "global"):
@@ -209,7 +233,7 @@ def align_panel(frames: Mapping[str, pd.DataFrame], id_col: str, time_col: str, 
     variables = {name: _check_columns(df, id_col, time_col, name) for name, df in frames.items()}
     times, step, dates = _grid(frames, id_col, time_col, time_step)
     cap = max_slices if max_slices is not None else MAX_SLICES + 1
-    start = None if origin == "sequence" else min(float(t.min()) for t in times.values())
+    start = _global_start(times, origin, start, time_col)
     tables, dropped, late = {}, {}, {}
     for name, df in frames.items():
         tables[name], dropped[name], late[name] = _table(df, id_col, times[name], step, start, variables[name], cap)

@@ -3,9 +3,13 @@
 Each file is one source; columns may differ between files (the union is the variable set). The
 DBN structure comes from ``--structure FILE`` (JSON: ``{"variables": [...], "intra": {child:
 [parents]}, "inter": {child: [parents at t-1]}}``) or is learned
-(:func:`taskdd.tasks.dbn.structure_learning.learn_structure`). Each source's observation noise
-comes from ``--noise`` or is estimated by maximum marginal likelihood. Every output is written
-atomically at the end, so a failed run leaves no partial file in ``--out``.
+(:func:`taskdd.tasks.dbn.structure_learning.learn_structure`). Observation noise: ``--noise`` is
+one number in standard units (a fraction of each variable's std) for every source and variable;
+without it each source's noise std per variable is estimated by maximum marginal likelihood
+jointly with the DBN (:func:`baselines.fit_with_noise`, ``per="source_variable"``), and that fit
+is also the ``direct_fit`` reference (no second marginal fit). run.json records the noise per
+source and variable in standard and user units. Every output is written atomically at the end,
+so a failed run leaves no partial file in ``--out``.
 
 Rows are aligned on their time values (:mod:`taskdd.tasks.dbn.panel`: a missing visit is a
 masked slice; ragged histories are padded). By default each variable is standardised from the
@@ -14,8 +18,12 @@ observed cells of all sources (:class:`~taskdd.tasks.dbn.scaling.Scaling`, saved
 ``--noise`` is in standard units (a fraction of each variable's spread), ``distilled.csv`` is
 written back in the user's units, and ``results.csv`` gives each source log-likelihood in both
 (``source_ll_user_units`` = standard + log-Jacobian). ``dbn.json`` / ``dbn_pgmpy.json`` hold the
-fitted DBN moved back to the user's units (:meth:`Scaling.model_to_user`). Everything cheap is checked before any fitting
-(:mod:`taskdd.tasks.dbn.user_checks`).
+fitted DBN moved back to the user's units (:meth:`Scaling.model_to_user`), to read. ``model/``
+is the loadable file (:meth:`LinearGaussianDBN.save`; ``taskdd evaluate`` reads it): the DBN as
+fitted, in **standard units**, with metadata: variable names, ``scaling`` (mean, std), the
+``time_grid`` (:meth:`Panel.to_json`), ``id_col`` / ``time_col``, and the noise per source and
+variable and its mean over sources, in standard (``noise``) and user (``noise_user_units``)
+units. Everything cheap is checked before any fitting (:mod:`taskdd.tasks.dbn.user_checks`).
 """
 
 from __future__ import annotations
@@ -44,7 +52,7 @@ from taskdd.tasks.dbn.structure_learning import learn_structure
 from taskdd.tasks.dbn.task import DBNLikelihoodTask
 from taskdd.tasks.dbn.user_checks import check_budget_floor, check_options, check_panel
 
-__all__ = ["read_csv_source", "read_structure", "structure_to_json", "distill_csv"]
+__all__ = ["read_csv_source", "read_frames", "read_structure", "structure_to_json", "distill_csv"]
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +105,7 @@ def _pgmpy_export(model, T: int) -> dict:
                       "std": float(c.std)} for c in net.get_cpds()]}
 
 
-def _read_frames(data: Sequence[str | os.PathLike]) -> dict[str, pd.DataFrame]:
+def read_frames(data: Sequence[str | os.PathLike]) -> dict[str, pd.DataFrame]:
     """Each CSV is one source, named after its file stem (made unique)."""
     frames: dict[str, pd.DataFrame] = {}
     for path in data:
@@ -120,26 +128,40 @@ def _choose_structure(sources: Sources, given: DBNStructure | None, budget: int)
     return learned, "learned (pgmpy HillClimbSearch, BIC-Gauss, mean-imputed two-slice data)"
 
 
-def _with_noise(structure: DBNStructure, sources: Sources, noise: float | None) -> tuple[Sources, dict, str]:
-    """Each source's observation-noise std, given or estimated; the sources carrying it."""
-    if noise is None:
-        by_source, how = baselines.estimate_noise(structure, sources), "estimated by maximum marginal likelihood"
-    else:
-        by_source, how = {n: float(noise) for n in sources.names}, "given"
-    sources = Sources([type(s)(s.values, s.mask, s.variables, s.name, by_source[s.name]) for s in sources])
-    return sources, by_source, how
+def _with_noise(structure: DBNStructure, sources: Sources, noise: float | None) -> tuple[dict, str, object, float]:
+    """Each source's observation-noise std, given (one number, every variable) or estimated per
+    source and variable jointly with the direct fit (:func:`baselines.fit_with_noise`).
+
+    Returns ``({source: float or [d] tensor}`` in standard units, how, the direct fit (None when
+    the noise was given), seconds spent estimating)."""
+    if noise is not None:
+        return {n: float(noise) for n in sources.names}, "given", None, 0.0
+    started = time.perf_counter()
+    direct, by_source = baselines.fit_with_noise(structure, sources, per="source_variable")
+    how = "estimated per source and variable by maximum marginal likelihood, jointly with the direct fit"
+    return by_source, how, direct, time.perf_counter() - started
 
 
-def _distill_and_compare(structure: DBNStructure, sources: Sources, scaling: Scaling, budget: int, method: str,
-                         seed: int, outp: Path, checkpoint_every: int, resume: bool, **kw):
-    """Distil, fit the DBN to the distilled set, score it beside the references."""
-    task = DBNLikelihoodTask(structure, score_on="all")
+def _noise_by_variable(noise_by_source: dict, variables: Sequence[str]) -> dict[str, dict[str, float]]:
+    """``{source: {variable: std}}`` from ``{source: float or [d]}``."""
+    d = len(variables)
+    return {n: dict(zip(variables, torch.as_tensor(z, dtype=torch.float64).expand(d).tolist()))
+            for n, z in noise_by_source.items()}
+
+
+def _distill_and_compare(structure: DBNStructure, sources: Sources, scaling: Scaling, noise: dict, direct,
+                         budget: int, method: str, seed: int, outp: Path, checkpoint_every: int, resume: bool, **kw):
+    """Distil, fit the DBN to the distilled set, score it beside the references (``direct``:
+    the direct fit when already made with the noise estimate, else None = fit it here)."""
+    task = DBNLikelihoodTask(structure, score_on="all", obs_noise=noise)
     ckpt = {"checkpoint_dir": str(outp / "checkpoints"), "checkpoint_every": checkpoint_every,
             "resume": resume} if checkpoint_every or resume else {}
     res = distill(task, sources, budget, method=method, seed=seed, **kw, **ckpt)
     with torch.no_grad():
         model = task.fit(res.synthetic)
-        refs = {"distilled_" + method: model, "direct_fit": baselines.direct_fit(structure, sources),
+        if direct is None:
+            direct = baselines.direct_fit(structure, sources, obs_noise=noise)
+        refs = {"distilled_" + method: model, "direct_fit": direct.to(sources.device, sources.dtype),
                 "impute": baselines.impute(structure, sources)}
     table = ResultsTable("distill-csv")
     jac = float(sum(scaling.log_jacobian(s.mask).sum() for s in sources)) / sum(len(s) for s in sources)
@@ -164,9 +186,29 @@ def _distilled_frame(res, scaling: Scaling, variables: Sequence[str], id_col: st
     return df
 
 
+def _model_metadata(variables: Sequence[str], scaling: Scaling, panel: Panel, noise_by_source: dict, noise_how: str,
+                    id_col: str, time_col: str) -> dict:
+    """What ``taskdd evaluate`` needs beside the parameters: names, grid, scaling, noise (both units)."""
+    per_source = _noise_by_variable(noise_by_source, variables)
+    mean = {v: sum(z[v] for z in per_source.values()) / len(per_source) for v in variables}
+    std = dict(zip(scaling.variables, scaling.std.tolist()))
+
+    def user(z: dict) -> dict:
+        return {v: x * std[v] for v, x in z.items()}
+    return {"units": "standard: the DBN models z = (x - mean) / std of the data's x (see 'scaling'); add the "
+                     "log-Jacobian -sum(log std) over observed values for a log-likelihood in the data's units",
+            "variables": list(variables), "id_col": id_col, "time_col": time_col, "time_grid": panel.to_json(),
+            "scaling": scaling.to_json(),
+            "noise": {"units": "standard", "how": noise_how, "per_source": per_source, "mean_over_sources": mean},
+            "noise_user_units": {"per_source": {n: user(z) for n, z in per_source.items()},
+                                 "mean_over_sources": user(mean)}}
+
+
 def _write_outputs(outp: Path, res, model, table: ResultsTable, structure: DBNStructure, structure_how: str,
-                   scaling: Scaling, panel: Panel, id_col: str, time_col: str) -> None:
-    """Every output but run.json, each written atomically."""
+                   scaling: Scaling, panel: Panel, id_col: str, time_col: str, metadata: dict) -> None:
+    """Every output but run.json, each written atomically; ``model/`` holds the fitted DBN in
+    standard units with ``metadata`` (:meth:`LinearGaussianDBN.save`)."""
+    model.detach().to("cpu", torch.float64).save(outp / "model", metadata=metadata)
     with atomic_write(outp / "distilled.csv") as f:
         _distilled_frame(res, scaling, structure.variables, id_col, time_col, panel).to_csv(
             f, index=False, float_format="%.10g")
@@ -184,7 +226,7 @@ def _write_outputs(outp: Path, res, model, table: ResultsTable, structure: DBNSt
 def _prepare(data, id_col: str, time_col: str, budget: int, structure, noise: float | None, grid: dict,
              standardize: bool) -> tuple[Panel, Sources, Scaling, DBNStructure | None, list]:
     """Read, align (``grid``: align_panel's options), check and standardise: all before the first fit."""
-    panel = align_panel(_read_frames(data), id_col, time_col, **grid)
+    panel = align_panel(read_frames(data), id_col, time_col, **grid)
     given = _given_structure(structure)
     warnings = panel.warnings() + check_panel(panel.sources, budget, structure=given, estimate_noise=noise is None)
     variables = given.variables if given is not None else panel.sources.variables
@@ -195,17 +237,16 @@ def _prepare(data, id_col: str, time_col: str, budget: int, structure, noise: fl
     return panel, scaling.sources(sources), scaling, given, warnings
 
 
-def _summary(panel: Panel, sources: Sources, scaling: Scaling, noise_by_source: dict, noise_how: str,
-             structure_how: str, budget: int, table: ResultsTable, warnings: list) -> dict:
+def _summary(panel: Panel, sources: Sources, scaling: Scaling, metadata: dict, structure_how: str, budget: int,
+             table: ResultsTable, warnings: list) -> dict:
     ll = {u: {r["method"]: r["value"] for r in table.rows if r["metric"] == f"source_ll_{u}_units"}
           for u in ("user", "standard")}
     return {"sources": {s.name: {"sequences": len(s), "T": s.shape[1],
                                  "observed_fraction": s.mask.float().mean().item()} for s in sources},
             "time_grid": panel.to_json(), "scaling": scaling.to_json(),
-            "noise": noise_by_source, "noise_how": noise_how,
+            "noise": metadata["noise"]["per_source"], "noise_how": metadata["noise"]["how"],
             "noise_units": "standard (a fraction of each variable's std; see scaling.json)",
-            "noise_user_units": {n: dict(zip(scaling.variables, (v * scaling.std).tolist()))
-                                 for n, v in noise_by_source.items()},
+            "noise_user_units": metadata["noise_user_units"]["per_source"],
             "structure_how": structure_how, "budget_per_source": budget,
             "source_ll": ll["user"], "source_ll_standard_units": ll["standard"], "warnings": warnings}
 
@@ -233,11 +274,14 @@ def distill_csv(data: Sequence[str | os.PathLike], *, id_col: str, time_col: str
                                                         standardize)
     dbn_structure, structure_how = _choose_structure(sources, given, budget)
     sources = Sources([s.reorder(dbn_structure.variables) for s in sources]).to(dev, torch.float64)
-    sources, noise_by_source, noise_how = _with_noise(dbn_structure, sources, noise)
-    res, model, table = _distill_and_compare(dbn_structure, sources, scaling, budget, method, seed, outp,
-                                             checkpoint_every, resume, steps=steps, lr=lr, device=dev, quiet=quiet)
-    _write_outputs(outp, res, model, table, dbn_structure, structure_how, scaling, panel, id_col, time_col)
-    summary = _summary(panel, sources, scaling, noise_by_source, noise_how, structure_how, budget, table, warnings)
+    noise_by_source, noise_how, direct, noise_s = _with_noise(dbn_structure, sources, noise)
+    res, model, table = _distill_and_compare(dbn_structure, sources, scaling, noise_by_source, direct, budget, method,
+                                             seed, outp, checkpoint_every, resume, steps=steps, lr=lr, device=dev,
+                                             quiet=quiet)
+    meta = _model_metadata(dbn_structure.variables, scaling, panel, noise_by_source, noise_how, id_col, time_col)
+    _write_outputs(outp, res, model, table, dbn_structure, structure_how, scaling, panel, id_col, time_col, meta)
+    summary = _summary(panel, sources, scaling, meta, structure_how, budget, table, warnings)
+    summary["noise_estimation_s"] = noise_s
     if not standardize:
         summary["noise_units"] = "the data's own units (--no-standardize)"
     write_json(outp / "run.json", {"command": "distill", "task": "dbn", "data": [str(p) for p in data],
