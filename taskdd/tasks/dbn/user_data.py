@@ -5,8 +5,10 @@ DBN structure comes from ``--structure FILE`` (JSON: ``{"variables": [...], "int
 [parents]}, "inter": {child: [parents at t-1]}}``) or is learned
 (:func:`taskdd.tasks.dbn.structure_learning.learn_structure`). Observation noise: ``--noise`` is
 one number in standard units (a fraction of each variable's std) for every source and variable;
-without it each source's noise std per variable is estimated by maximum marginal likelihood
-jointly with the DBN (:func:`baselines.fit_with_noise`, ``per="source_variable"``), and that fit
+without it the noise is estimated by maximum marginal likelihood jointly with the DBN
+(:func:`baselines.fit_with_noise`; ``noise_per``: one std per source, the default, or per
+variable pooled over sources, or per source and variable — the per-variable estimates are weakly
+identified and can collapse towards 0 for some variables, hence not the default), and that fit
 is also the ``direct_fit`` reference (no second marginal fit). run.json records the noise per
 source and variable in standard and user units. Every output is written atomically at the end,
 so a failed run leaves no partial file in ``--out``.
@@ -128,17 +130,21 @@ def _choose_structure(sources: Sources, given: DBNStructure | None, budget: int)
     return learned, "learned (pgmpy HillClimbSearch, BIC-Gauss, mean-imputed two-slice data)"
 
 
-def _with_noise(structure: DBNStructure, sources: Sources, noise: float | None) -> tuple[dict, str, object, float]:
-    """Each source's observation-noise std, given (one number, every variable) or estimated per
-    source and variable jointly with the direct fit (:func:`baselines.fit_with_noise`).
+NOISE_PER = ("source", "variable", "source_variable")
+
+
+def _with_noise(structure: DBNStructure, sources: Sources, noise: float | None,
+                per: str) -> tuple[dict, str, object, float]:
+    """Each source's observation-noise std, given (one number, every variable) or estimated
+    (``per`` source, variable or both) jointly with the direct fit (:func:`baselines.fit_with_noise`).
 
     Returns ``({source: float or [d] tensor}`` in standard units, how, the direct fit (None when
     the noise was given), seconds spent estimating)."""
     if noise is not None:
         return {n: float(noise) for n in sources.names}, "given", None, 0.0
     started = time.perf_counter()
-    direct, by_source = baselines.fit_with_noise(structure, sources, per="source_variable")
-    how = "estimated per source and variable by maximum marginal likelihood, jointly with the direct fit"
+    direct, by_source = baselines.fit_with_noise(structure, sources, per=per)
+    how = f"estimated per {per.replace('_', ' and ')} by maximum marginal likelihood, jointly with the direct fit"
     return by_source, how, direct, time.perf_counter() - started
 
 
@@ -255,15 +261,20 @@ def distill_csv(data: Sequence[str | os.PathLike], *, id_col: str, time_col: str
                 structure: str | os.PathLike | None = None, noise: float | None = None, steps: int = 200,
                 lr: float = 0.05, seed: int = 0, device: str = "auto", method: str = "exact",
                 checkpoint_every: int = 0, resume: bool = False, quiet: bool = False, time_step: float | None = None,
-                max_slices: int | None = None, time_origin: str = "sequence", standardize: bool = True) -> dict:
+                max_slices: int | None = None, time_origin: str = "sequence", standardize: bool = True,
+                noise_per: str = "source") -> dict:
     """Distil CSV sources for a DBN; write the distilled CSV, structure, scaling, fitted DBN
     (ours and a pgmpy export; all in user units), results.csv and run.json into ``out``.
 
     time_step / max_slices / time_origin: the time grid (:func:`taskdd.tasks.dbn.panel.align_panel`'s
     ``time_step``, ``max_slices``, ``origin``).
     standardize: work in standard units (default); False = in the data's own units.
+    noise_per: without ``noise``, estimate one noise std per "source" (default), per "variable"
+    (pooled over sources) or per "source_variable".
     Everything cheap is validated before any fitting. Returns a summary dict (``source_ll`` in
     user units, ``source_ll_standard_units``)."""
+    if noise_per not in NOISE_PER:
+        raise ConfigError(f"noise_per (--noise-per) must be one of {', '.join(NOISE_PER)}, got {noise_per!r}")
     check_options(data, budget=budget, steps=steps, lr=lr, seed=seed, noise=noise, method=method,
                   checkpoint_every=checkpoint_every, resume=resume)
     dev = resolve_device(device)
@@ -274,7 +285,7 @@ def distill_csv(data: Sequence[str | os.PathLike], *, id_col: str, time_col: str
                                                         standardize)
     dbn_structure, structure_how = _choose_structure(sources, given, budget)
     sources = Sources([s.reorder(dbn_structure.variables) for s in sources]).to(dev, torch.float64)
-    noise_by_source, noise_how, direct, noise_s = _with_noise(dbn_structure, sources, noise)
+    noise_by_source, noise_how, direct, noise_s = _with_noise(dbn_structure, sources, noise, noise_per)
     res, model, table = _distill_and_compare(dbn_structure, sources, scaling, noise_by_source, direct, budget, method,
                                              seed, outp, checkpoint_every, resume, steps=steps, lr=lr, device=dev,
                                              quiet=quiet)

@@ -54,7 +54,8 @@ def test_cli_distills_csv_sources_with_a_learned_structure(csvs, tmp_path):
     assert len(exp["cpds"]) == 5 * 4
 
 
-def test_estimated_noise_reuses_its_fit_as_the_direct_fit(csvs, tmp_path, monkeypatch):
+@pytest.mark.parametrize("per", ["source", "source_variable"])
+def test_estimated_noise_reuses_its_fit_as_the_direct_fit(csvs, tmp_path, monkeypatch, per):
     import taskdd.tasks.dbn.user_data as ud
     d, paths, _ = csvs
     calls = []
@@ -62,8 +63,8 @@ def test_estimated_noise_reuses_its_fit_as_the_direct_fit(csvs, tmp_path, monkey
     monkeypatch.setattr(ud.baselines, "fit_with_noise", lambda *a, **k: calls.append(k["per"]) or fit(*a, **k))
     monkeypatch.setattr(ud.baselines, "direct_fit", lambda *a, **k: pytest.fail("a second marginal fit"))
     s = distill_csv(paths, id_col="pid", time_col="visit", budget=4, out=tmp_path, structure=d / "structure.json",
-                    steps=3, device="cpu", quiet=True)
-    assert calls == ["source_variable"] and "direct_fit" in s["source_ll"]
+                    steps=3, device="cpu", quiet=True, noise_per=per)
+    assert calls == [per] and "direct_fit" in s["source_ll"]
 
 
 def test_given_structure_and_noise_are_used(csvs, tmp_path):
@@ -133,6 +134,7 @@ def _edit(paths, tmp_path, fn):
     (None, {"seed": -1}, ConfigError, "--seed"),
     (None, {"noise": -0.5}, ConfigError, "--noise"),
     (None, {"method": "nope"}, ConfigError, "unknown method 'nope'"),
+    (None, {"noise_per": "clinic"}, ConfigError, "--noise-per"),
     (lambda df: df.iloc[:0], {}, DataError, "0 rows"),
     (lambda df: df[df.pid == df.pid.iloc[0]], {}, DataError, "source 'clinic' has 1 sequence"),
     (lambda df: df.assign(extra=float("nan")), {}, DataError, "['extra'] are observed in no source"),
