@@ -5,10 +5,8 @@ DBN structure comes from ``--structure FILE`` (JSON: ``{"variables": [...], "int
 [parents]}, "inter": {child: [parents at t-1]}}``) or is learned
 (:func:`taskdd.tasks.dbn.structure_learning.learn_structure`). Observation noise: ``--noise`` is
 one number in standard units (a fraction of each variable's std) for every source and variable;
-without it the noise is estimated by maximum marginal likelihood jointly with the DBN
-(:func:`baselines.fit_with_noise`; ``noise_per``: one std per source, the default, or per
-variable pooled over sources, or per source and variable — the per-variable estimates are weakly
-identified and can collapse towards 0 for some variables, hence not the default), and that fit
+without it the noise is estimated jointly with the DBN (:func:`baselines.fit_with_noise`; one std
+per source by default: per-variable estimates are weakly identified), and that fit
 is also the ``direct_fit`` reference (no second marginal fit). run.json records the noise per
 source and variable in standard and user units. Every output is written atomically at the end,
 so a failed run leaves no partial file in ``--out``.
