@@ -24,7 +24,8 @@ def test_quick_run_writes_results_for_every_method(quick, results):
     assert set(df.method) == METHODS
     assert sorted(df.budget.dropna().unique()) == [2, 5]
     assert set(df.metric) >= {"test_ll", "test_ll_clinic_panels"}
-    for f in ("run.json", "targets.csv", "test_ll_by_split.csv", "test_ll.png", "test_ll_vs_direct_fit.png"):
+    for f in ("run.json", "targets.csv", "test_ll_by_split.csv", "test_ll.png", "test_ll_vs_direct_fit.png",
+              "test_ll_clinic_panels.png"):
         assert (quick / f).exists(), f
     assert json.loads((quick / "run.json").read_text())["config"]["T"] == 5
 
