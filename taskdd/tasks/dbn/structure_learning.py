@@ -49,8 +49,14 @@ def learn_structure(sources: Sources, *, max_parents: int = 3, self_edges: bool 
             forbidden_edges=[(a, b) for a in prev_cols for b in prev_cols if a != b],
             required_edges=[(p, c) for p, c in zip(prev_cols, cur_cols)] if self_edges else None,
             temporal_order=[prev_cols, cur_cols])
-        dag = HillClimbSearch(frame).estimate(scoring_method="bic-g", max_indegree=max_parents,
-                                              expert_knowledge=knowledge, show_progress=False)
+        pgmpy_log = logging.getLogger("pgmpy")  # it logs a dtype guess per variable ("likely categorical")
+        level = pgmpy_log.level
+        pgmpy_log.setLevel(logging.ERROR)
+        try:
+            dag = HillClimbSearch(frame).estimate(scoring_method="bic-g", max_indegree=max_parents,
+                                                  expert_knowledge=knowledge, show_progress=False)
+        finally:
+            pgmpy_log.setLevel(level)
     back = dict(zip(safe, names))
     intra = {v: [] for v in names}
     inter = {v: [] for v in names}
