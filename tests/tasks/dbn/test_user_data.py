@@ -190,14 +190,15 @@ def _write(prob, folder, transform):
     return paths
 
 
-def test_raw_units_and_pre_standardised_data_give_the_same_distilled_likelihood(csvs, tmp_path):
+@pytest.mark.parametrize("budget", [4, 8, 16])
+def test_raw_units_and_pre_standardised_data_give_the_same_distilled_likelihood(csvs, tmp_path, budget):
     from taskdd.tasks.dbn.scaling import Scaling
     d, _, prob = csvs
     raw = _write(prob, tmp_path / "raw", lambda v: v * SCALE + SHIFT)
     sc = Scaling.fit(Sources([type(s)(s.values.double() * SCALE + SHIFT, s.mask, s.variables, s.name)
                               for s in prob.sources]))
     pre = _write(prob, tmp_path / "pre", lambda v: sc.to_standard(v * SCALE + SHIFT))
-    kw = dict(id_col="pid", time_col="visit", budget=4, structure=d / "structure.json", noise=0.3, steps=30,
+    kw = dict(id_col="pid", time_col="visit", budget=budget, structure=d / "structure.json", noise=0.3, steps=30,
               device="cpu", quiet=True, seed=3)
     a = distill_csv(raw, out=tmp_path / "a", **kw)
     b = distill_csv(pre, out=tmp_path / "b", **kw)
