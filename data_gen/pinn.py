@@ -1,9 +1,12 @@
 """Data for the PINN task: a PDE family with boundary parameter ``alpha``, its reference solution,
 noisy measurements with ``alpha`` from one tail of N(0, 1) and clean test curves from the other.
 
-Reference solutions: the closed form ``sin(pi x) + alpha (1 - x)`` for Poisson (``cubic = 0``);
-otherwise a second-order finite-difference Newton solve on ``n`` and ``2n`` intervals, combined by
-Richardson extrapolation (fourth order) and interpolated with a cubic spline.
+Reference solutions: the family's ``reference(x, alpha)`` when it has one (the closed form
+``sin(pi x) + alpha (1 - x)`` for Poisson); for the built-in nonlinear family (a
+:class:`~taskdd.tasks.pinn.families.CubicFamily` without one) a second-order finite-difference
+Newton solve on ``n`` and ``2n`` intervals, combined by Richardson extrapolation (fourth order)
+and interpolated with a cubic spline; any other family without a reference is a ConfigError.
+Every function takes a family or a registered family's name.
 """
 
 from __future__ import annotations
@@ -20,12 +23,13 @@ from scipy.sparse.linalg import spsolve
 from taskdd.data import Samples
 from taskdd.device import make_generator
 from taskdd.errors import ConfigError, DataError
-from taskdd.tasks.pinn.problems import PDEProblem, check_alpha_range, get_problem
+from taskdd.tasks.pinn.families import CubicFamily, PDEFamily, as_family
+from taskdd.tasks.pinn.problems import check_alpha_range
 
 __all__ = ["PINNProblem", "solve_fd", "reference_solution", "make_pinn_problem", "tail_ranges", "curves"]
 
 
-def solve_fd(problem: PDEProblem, alpha: np.ndarray, n: int, *, tol: float = 1e-12,
+def solve_fd(problem: CubicFamily, alpha: np.ndarray, n: int, *, tol: float = 1e-12,
              max_iter: int = 50) -> np.ndarray:
     """Newton solve of the second-order finite-difference scheme on ``n`` intervals.
 
@@ -34,6 +38,8 @@ def solve_fd(problem: PDEProblem, alpha: np.ndarray, n: int, *, tol: float = 1e-
     Raises DataError if the Newton step has not fallen below ``tol`` after ``max_iter`` iterations.
     """
     alpha = np.asarray(alpha, dtype=np.float64).reshape(-1)
+    if not isinstance(problem, CubicFamily):
+        raise ConfigError(f"solve_fd solves the built-in -u'' + cubic u^3 = f families only, got {problem!r}")
     if n < 2:
         raise ConfigError(f"n must be >= 2 intervals, got {n!r}")
     x = np.linspace(0.0, 1.0, n + 1)
@@ -59,17 +65,26 @@ def solve_fd(problem: PDEProblem, alpha: np.ndarray, n: int, *, tol: float = 1e-
                     f"[{alpha.min():.3g}, {alpha.max():.3g}]")
 
 
-def reference_solution(problem: PDEProblem, x: torch.Tensor, alpha: torch.Tensor, *, n: int = 256) -> torch.Tensor:
+def reference_solution(problem: str | PDEFamily, x: torch.Tensor, alpha: torch.Tensor, *,
+                       n: int = 256) -> torch.Tensor:
     """``u(x, alpha)`` for ``x, alpha [N]`` (float64 computation, result in x's dtype and device).
 
-    Closed form when ``problem.cubic == 0``; otherwise Richardson-extrapolated finite differences
-    on ``n`` / ``2n`` intervals for each distinct alpha, cubic-spline interpolated in x.
+    The family's ``reference`` (float64 numpy arrays in and out) when it has one; for a
+    :class:`CubicFamily` without one, Richardson-extrapolated finite differences on ``n`` / ``2n``
+    intervals for each distinct alpha, cubic-spline interpolated in x; ConfigError otherwise.
     """
+    problem = as_family(problem)
     if x.shape != alpha.shape or x.ndim != 1:
         raise DataError(f"x and alpha must both have shape [N], got {tuple(x.shape)} and {tuple(alpha.shape)}")
     xd, ad = x.detach().cpu().double().numpy(), alpha.detach().cpu().double().numpy()
-    if problem.cubic == 0:
-        u = np.sin(math.pi * xd) + ad * (1 - xd)
+    if problem.reference is not None:
+        u = np.asarray(problem.reference(xd, ad), dtype=np.float64)
+        if u.shape != xd.shape:
+            raise DataError(f"PDE family {problem.name!r}: reference(x, alpha) returned shape {u.shape}, "
+                            f"expected {xd.shape}")
+    elif not isinstance(problem, CubicFamily):
+        raise ConfigError(f"PDE family {problem.name!r} has no reference solution; give it "
+                          "reference=callable(x, alpha) (float64 numpy arrays [N] -> [N]) to generate data from it")
     else:
         uniq, inv = np.unique(ad, return_inverse=True)
         coarse, fine = solve_fd(problem, uniq, n), solve_fd(problem, uniq, 2 * n)
@@ -99,10 +114,11 @@ def _tail_normal(n: int, alpha_range: tuple[float, float], g: torch.Generator) -
     return torch.special.ndtri(lo + (hi - lo) * torch.rand(n, generator=g, dtype=torch.float64))
 
 
-def curves(problem: PDEProblem, alphas: torch.Tensor, n_x: int) -> Samples:
-    """Clean solution curves: each alpha of ``alphas [A]`` on ``n_x`` uniform x in [0, 1].
-    Samples ``x, alpha, y`` of ``[A * n_x]`` (float64), alpha-major."""
-    xs = torch.linspace(0, 1, n_x, dtype=torch.float64)
+def curves(problem: str | PDEFamily, alphas: torch.Tensor, n_x: int) -> Samples:
+    """Clean solution curves: each alpha of ``alphas [A]`` on ``n_x`` uniform x over the family's
+    domain. Samples ``x, alpha, y`` of ``[A * n_x]`` (float64), alpha-major."""
+    problem = as_family(problem)
+    xs = torch.linspace(*problem.domain, n_x, dtype=torch.float64)
     x, a = xs.repeat(alphas.numel()), alphas.double().repeat_interleave(n_x)
     return Samples(x=x, alpha=a, y=reference_solution(problem, x, a))
 
@@ -116,7 +132,7 @@ class PINNProblem:
     train_range / test_range: the tails' alpha ranges; alpha_range: the declared range of use.
     """
 
-    pde: PDEProblem
+    pde: PDEFamily
     train: Samples
     test: Samples
     train_range: tuple[float, float]
@@ -125,13 +141,14 @@ class PINNProblem:
     noise: float
 
 
-def make_pinn_problem(pde: str = "poisson", *, n_train: int = 200, n_test_alphas: int = 20, n_test_x: int = 101,
+def make_pinn_problem(pde: str | PDEFamily = "poisson", *, n_train: int = 200, n_test_alphas: int = 20, n_test_x: int = 101,
                       quantile: float = 0.16, alpha_limit: float = 3.0, noise: float = 0.1, seed: int = 0,
                       dtype: torch.dtype = torch.float32) -> PINNProblem:
-    """Training measurements at ``x ~ U(0, 1)`` and alpha from the lower ``quantile`` tail of
+    """Training measurements of the family ``pde`` (a registered name or a family) at ``x``
+    uniform over its domain and alpha from the lower ``quantile`` tail of
     N(0, 1) (cut at ``-alpha_limit``), ``y = u + noise * eps``; clean test curves at
     ``n_test_alphas`` alphas from the upper tail (``ood``) and as many from the lower one."""
-    problem = get_problem(pde)
+    problem = as_family(pde)
     for name, v, lo in (("n_train", n_train, 1), ("n_test_alphas", n_test_alphas, 1), ("n_test_x", n_test_x, 2)):
         if not isinstance(v, int) or isinstance(v, bool) or v < lo:
             raise ConfigError(f"{name} must be an int >= {lo}, got {v!r}")
@@ -140,7 +157,8 @@ def make_pinn_problem(pde: str = "poisson", *, n_train: int = 200, n_test_alphas
     train_range, test_range = tail_ranges(quantile, alpha_limit)
     g = make_generator(seed)
     alpha = _tail_normal(n_train, train_range, g)
-    x = torch.rand(n_train, generator=g, dtype=torch.float64)
+    a, b = problem.domain
+    x = a + (b - a) * torch.rand(n_train, generator=g, dtype=torch.float64)
     y = reference_solution(problem, x, alpha) + noise * torch.randn(n_train, generator=g, dtype=torch.float64)
     ood = curves(problem, _tail_normal(n_test_alphas, test_range, g), n_test_x)
     ind = curves(problem, _tail_normal(n_test_alphas, train_range, g), n_test_x)

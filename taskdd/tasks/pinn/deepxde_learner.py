@@ -31,6 +31,7 @@ def deepxde_model(task: PINNTask, x: Tensor, alpha: Tensor, y: Tensor, init: Ten
     dde = import_deepxde()
     colloc = task.collocation("learner", torch.empty(0, dtype=torch.float32))
     lo, hi = task.physics_range
+    x_lo, x_hi = task.problem.domain
     with isolated_globals(), redirect_stdout(io.StringIO()):
         net = dde.nn.FNN(task.spec.sizes, "tanh", "Glorot normal")
         with torch.no_grad():
@@ -43,7 +44,7 @@ def deepxde_model(task: PINNTask, x: Tensor, alpha: Tensor, y: Tensor, init: Ten
             pts = stack_inputs(x, alpha).detach().float().cpu().numpy()
             bcs.append(dde.icbc.PointSetBC(pts, y.detach().float().cpu()[:, None].numpy()))
             weights.append(task.data_weight)
-        data = dde.data.PDE(dde.geometry.Rectangle([0.0, lo], [1.0, hi]), task.problem.deepxde_pde(), bcs,
+        data = dde.data.PDE(dde.geometry.Rectangle([x_lo, lo], [x_hi, hi]), task.problem.deepxde_pde(), bcs,
                             num_domain=0, num_boundary=0, anchors=colloc.interior.numpy())
         model = dde.Model(data, net)
         model.compile("adam", lr=task.inner_lr, loss_weights=weights, verbose=0)

@@ -4,7 +4,8 @@ boundary residual.
 Every function takes the architecture ``spec`` (a :class:`~taskdd.nets.MLP` with 2 inputs and 1
 output) and parameters ``[E, P]`` of ``E`` networks and returns ``[E]`` mean squared errors.
 :class:`LossTerms` evaluates all three with one forward pass through the networks (collocation,
-boundary and data points stacked).
+boundary and data points stacked). A family that uses ``u_x`` gets ``u_x, u_xx`` from
+:func:`derivatives_autograd` instead of the explicit pass.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from torch import Tensor
 
 from taskdd.errors import DataError
 from taskdd.nets import MLP
-from taskdd.tasks.pinn.problems import Collocation, PDEProblem
+from taskdd.tasks.pinn.problems import Collocation, PDEFamily
 
-__all__ = ["LossWeights", "LossTerms", "data_misfit", "stack_inputs"]
+__all__ = ["LossWeights", "LossTerms", "data_misfit", "stack_inputs", "derivatives_autograd"]
 
 
 def stack_inputs(x: Tensor, alpha: Tensor) -> Tensor:
@@ -45,23 +46,42 @@ def data_misfit(spec: MLP, params: Tensor, x: Tensor, alpha: Tensor, y: Tensor) 
     return ((spec.forward(params, stack_inputs(x, alpha)).squeeze(-1) - y) ** 2).mean(-1)
 
 
+def derivatives_autograd(spec: MLP, params: Tensor, inputs: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """``(u, u_x, u_xx)``, each ``[E, n]``, of the ``E`` networks ``params [E, P]`` at ``inputs
+    [n, 2]`` (``x`` = column 0), by autograd w.r.t. a per-network copy of the inputs (so network
+    ``k``'s derivative is its own); the graph is kept, so the result can be differentiated again."""
+    with torch.enable_grad():
+        pts = inputs.detach().expand(params.shape[0], *inputs.shape).clone().requires_grad_(True)
+        u = spec.forward(params, pts).squeeze(-1)
+        (du,) = torch.autograd.grad(u.sum(), pts, create_graph=True)
+        (d2u,) = torch.autograd.grad(du[..., 0].sum(), pts, create_graph=True)
+    return u, du[..., 0], d2u[..., 0]
+
+
 class LossTerms:
     """The data misfit on ``x, alpha, y [n]`` and the PDE and boundary residuals at ``colloc``,
     from one pass: ``terms(params [E, P]) -> (misfit, pde, bc)``, each ``[E]`` (misfit zero when
     ``n = 0``). The stacked inputs are built once, so a training loop reuses them every step."""
 
-    def __init__(self, spec: MLP, problem: PDEProblem, colloc: Collocation, x: Tensor, alpha: Tensor,
+    def __init__(self, spec: MLP, problem: PDEFamily, colloc: Collocation, x: Tensor, alpha: Tensor,
                  y: Tensor):
         self.spec, self.problem, self.y = spec, problem, y
         self.n_interior, self.n_boundary = colloc.interior.shape[0], colloc.boundary.shape[0]
         self.x_interior = colloc.interior[:, 0]
         self.boundary_u = colloc.boundary_u
         self.inputs = torch.cat([colloc.interior, colloc.boundary, stack_inputs(x, alpha).to(colloc.interior)])
+        self.interior = colloc.interior
 
     def __call__(self, params: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        u, u_xx = (t.squeeze(-1) for t in self.spec.forward_d2(params, self.inputs, n_deriv=self.n_interior))
-        u_in, u_bc, u_data = u.split([self.n_interior, self.n_boundary, self.y.shape[0]], dim=1)
-        pde = (self.problem.residual(self.x_interior, u_in, u_xx) ** 2).mean(-1)
+        if self.problem.uses_u_x:
+            u_in, u_x, u_xx = derivatives_autograd(self.spec, params, self.interior)
+            u_bc, u_data = self.spec.forward(params, self.inputs[self.n_interior:]).squeeze(-1).split(
+                [self.n_boundary, self.y.shape[0]], dim=1)
+        else:
+            u, u_xx = (t.squeeze(-1) for t in self.spec.forward_d2(params, self.inputs, n_deriv=self.n_interior))
+            u_in, u_bc, u_data = u.split([self.n_interior, self.n_boundary, self.y.shape[0]], dim=1)
+            u_x = None
+        pde = (self.problem.residual(self.x_interior, u_in, u_xx, u_x) ** 2).mean(-1)
         bc = ((u_bc - self.boundary_u) ** 2).mean(-1)
         misfit = ((u_data - self.y) ** 2).mean(-1) if self.y.shape[0] else torch.zeros_like(bc)
         return misfit, pde, bc

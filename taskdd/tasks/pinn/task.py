@@ -39,7 +39,8 @@ from taskdd.tasks.pinn.losses import LossTerms, LossWeights, data_misfit, stack_
 from taskdd.tasks.pinn.metrics import split_rel_l2
 from taskdd.tasks.pinn.modules import pinn_network, spec_of_module
 from taskdd.tasks.pinn.pool import NetworkPool
-from taskdd.tasks.pinn.problems import Collocation, check_alpha_range, get_problem, sample_collocation
+from taskdd.tasks.pinn.families import PROBLEMS, PDEFamily, as_family
+from taskdd.tasks.pinn.problems import Collocation, check_alpha_range, sample_collocation
 
 __all__ = ["PINNTask", "PINNModel", "LEARNERS"]
 
@@ -84,7 +85,9 @@ def _int_at_least(name: str, v: Any, lo: int) -> None:
 class PINNTask(Task):
     """Distil PINN measurements for out-of-distribution boundary parameters.
 
-    pde: "poisson" | "nonlinear" (:mod:`taskdd.tasks.pinn.problems`). learner: "pinn" (data +
+    pde: a registered family's name ("poisson", "nonlinear", or one added with ``register_pde``)
+    or a :class:`~taskdd.tasks.pinn.families.PDEFamily` (:mod:`taskdd.tasks.pinn.families`);
+    ``config()`` records its name. learner: "pinn" (data +
     physics over ``physics_range``) | "mlp" (data only). physics_range: alpha range of the
     learner's physics (the training range); score_range: alpha range of the score's physics
     (the declared range of use). width / depth: the tanh MLP. inner_lr: the learner's Adam step.
@@ -108,7 +111,7 @@ class PINNTask(Task):
     alpha_in_range: ``project_`` keeps the synthetic alphas inside ``physics_range``.
     """
 
-    pde: str = "poisson"
+    pde: str | PDEFamily = "poisson"
     learner: Literal["pinn", "mlp"] = "pinn"
     physics_range: tuple[float, float] = (-3.0, -1.0)
     score_range: tuple[float, float] = (-3.0, 3.0)
@@ -137,7 +140,9 @@ class PINNTask(Task):
     def __post_init__(self):
         if self.learner not in LEARNERS:
             raise ConfigError(f"unknown learner {self.learner!r}; known learners: {', '.join(LEARNERS)}")
-        self.problem = get_problem(self.pde)
+        self.problem = as_family(self.pde)
+        if PROBLEMS.get(self.problem.name) is self.problem:
+            self.pde = self.problem.name
         self.physics_range = check_alpha_range("physics_range", self.physics_range)
         self.score_range = check_alpha_range("score_range", self.score_range)
         for name in ("n_interior", "n_boundary", "score_interior", "score_boundary", "unroll", "eval_models"):
@@ -174,7 +179,8 @@ class PINNTask(Task):
         if key not in self._colloc:
             rng, n_in, n_b = ((self.physics_range, self.n_interior, self.n_boundary) if which == "learner"
                               else (self.score_range, self.score_interior, self.score_boundary))
-            self._colloc[key] = sample_collocation(rng, n_in, n_b, device=like.device, dtype=like.dtype)
+            self._colloc[key] = sample_collocation(rng, n_in, n_b, pde=self.problem, device=like.device,
+                                                   dtype=like.dtype)
         return self._colloc[key]
 
     def learner_loss(self, x: Tensor, alpha: Tensor, y: Tensor) -> LossFn:
@@ -204,9 +210,9 @@ class PINNTask(Task):
         return cls(**{**options, "width": spec.width, "depth": spec.depth})
 
     def with_options(self, **changes) -> "PINNTask":
-        """A new task with some settings changed (fresh pool)."""
+        """A new task of this class with some settings changed (fresh pool)."""
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        return PINNTask(**{**fields, **changes})
+        return type(self)(**{**fields, **changes})
 
     # --- the contract ----------------------------------------------------------------------
     def validate(self, sources: Samples, budget: int) -> None:
@@ -245,9 +251,9 @@ class PINNTask(Task):
         return split_rel_l2(self.train_networks(x, alpha, y, self.eval_models, gen).predict, test)
 
     def project_(self, synthetic: SyntheticSet) -> None:
-        """x into [0, 1]; with ``alpha_in_range`` the alphas into ``physics_range``."""
+        """x into the family's domain; with ``alpha_in_range`` the alphas into ``physics_range``."""
         for part in synthetic.parts:
-            part["x"].clamp_(0.0, 1.0)
+            part["x"].clamp_(*self.problem.domain)
             if self.alpha_in_range:
                 part["alpha"].clamp_(*self.physics_range)
 
@@ -262,5 +268,6 @@ class PINNTask(Task):
         self.pool.load_state_dict({})
 
     def config(self) -> dict[str, Any]:
-        return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v)
-                for f in dataclasses.fields(self)}
+        cfg = {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v)
+               for f in dataclasses.fields(self)}
+        return {**cfg, "pde": self.problem.name}

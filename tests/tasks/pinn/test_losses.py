@@ -12,7 +12,7 @@ from taskdd.tasks.pinn.problems import get_problem, sample_collocation
 def test_one_pass_terms_equal_the_separate_residuals():
     spec = pinn_network(5, 2)
     params = spec.init(3, torch.Generator().manual_seed(0), dtype=torch.float64)
-    colloc = sample_collocation((-3.0, 1.0), 7, 3, dtype=torch.float64)
+    colloc = sample_collocation((-3.0, 1.0), 7, 3, pde="poisson", dtype=torch.float64)
     g = torch.Generator().manual_seed(1)
     x, alpha, y = torch.rand(4, generator=g, dtype=torch.float64), torch.randn(4, generator=g, dtype=torch.float64), \
         torch.randn(4, generator=g, dtype=torch.float64)
@@ -30,7 +30,7 @@ def test_one_pass_terms_equal_the_separate_residuals():
 def test_no_measurements_give_a_zero_misfit():
     spec = pinn_network(4, 1)
     params = spec.init(2, torch.Generator().manual_seed(0))
-    colloc = sample_collocation((-3.0, -1.0), 5, 2)
+    colloc = sample_collocation((-3.0, -1.0), 5, 2, pde="poisson")
     none = torch.zeros(0)
     misfit, pde, bc = LossTerms(spec, get_problem("poisson"), colloc, none, none, none)(params)
     assert misfit.tolist() == [0.0, 0.0] and (pde > 0).all() and (bc > 0).all()

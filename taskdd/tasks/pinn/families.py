@@ -1,0 +1,160 @@
+"""PDE families of the PINN task, in deepxde's terms, and their registry.
+
+A family is a 1D problem on an interval ``domain = (a, b)`` with a boundary parameter ``alpha``:
+
+- ``pde(x, u, d) -> residual``: ``x`` broadcasts against ``u`` (``x [n]`` with ``u [E, n]`` in
+  the task's losses, ``x [n, 1]`` with ``u [n, 1]`` in deepxde's form); ``d`` is a
+  :class:`Derivatives` with ``d.u_xx`` (same shape as ``u``) always and ``d.u_x`` only when the
+  family declares ``uses_u_x=True`` (None otherwise). Elementwise torch operations only.
+- ``boundary(x, alpha) -> u``: Dirichlet values at the edges ``x = a`` and ``x = b`` (tensors of
+  one shape; called once for both edges, so branch on ``x`` with ``torch.where``).
+- ``reference(x, alpha) -> u``: the exact solution, on float64 numpy arrays ``[N]`` (returns an
+  array ``[N]``), or None: :func:`data_gen.pinn.reference_solution` then raises ConfigError.
+
+Families whose residual needs only ``u, u_xx`` use the explicit second-derivative pass
+(:meth:`~taskdd.nets.MLP.forward_d2`); ``uses_u_x=True`` takes both derivatives by autograd with
+respect to per-network copies of the collocation points (slower, any activation).
+The built-in families ``poisson`` and ``nonlinear`` are :class:`CubicFamily` instances.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import partial
+from typing import Callable, NamedTuple, Optional
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from taskdd.errors import ConfigError
+from taskdd.tasks.pinn.dde_import import import_deepxde
+
+__all__ = ["Derivatives", "PDEFamily", "CubicFamily", "PROBLEMS", "register_pde", "get_problem", "as_family"]
+
+
+class Derivatives(NamedTuple):
+    """What a residual receives besides ``x, u``: ``u_x`` (None unless ``uses_u_x``) and ``u_xx``."""
+
+    u_x: Optional[Tensor]
+    u_xx: Tensor
+
+
+@dataclass(frozen=True, eq=False)
+class PDEFamily:
+    """A PDE family (see the module doc): name, residual ``pde(x, u, d)``, Dirichlet ``boundary(x,
+    alpha)``, ``domain (a, b)``, ``reference(x, alpha)`` or None, ``uses_u_x``."""
+
+    name: str
+    pde: Callable[[Tensor, Tensor, Derivatives], Tensor]
+    boundary: Callable[[Tensor, Tensor], Tensor]
+    domain: tuple[float, float] = (0.0, 1.0)
+    reference: Optional[Callable[[np.ndarray, np.ndarray], np.ndarray]] = None
+    uses_u_x: bool = False
+
+    def __post_init__(self):
+        if not (isinstance(self.name, str) and self.name):
+            raise ConfigError(f"a PDE family's name must be a non-empty string, got {self.name!r}")
+        for field in ("pde", "boundary"):
+            if not callable(getattr(self, field)):
+                raise ConfigError(f"PDE family {self.name!r}: {field} must be callable, got {getattr(self, field)!r}")
+        if self.reference is not None and not callable(self.reference):
+            raise ConfigError(f"PDE family {self.name!r}: reference must be callable or None, got {self.reference!r}")
+        try:
+            a, b = (float(v) for v in self.domain)
+        except (TypeError, ValueError):
+            raise ConfigError(f"PDE family {self.name!r}: domain must be a pair (a, b), got {self.domain!r}") from None
+        if not (math.isfinite(a) and math.isfinite(b) and a < b):
+            raise ConfigError(f"PDE family {self.name!r}: domain must be finite with a < b, got {self.domain!r}")
+        object.__setattr__(self, "domain", (a, b))
+
+    def residual(self, x: Tensor, u: Tensor, u_xx: Tensor, u_x: Tensor | None = None) -> Tensor:
+        """The PDE residual at ``x`` (broadcasting shapes)."""
+        if self.uses_u_x and u_x is None:
+            raise ConfigError(f"PDE family {self.name!r} uses u_x, but no u_x was given")
+        return self.pde(x, u, Derivatives(u_x if self.uses_u_x else None, u_xx))
+
+    def boundary_value(self, x: Tensor, alpha: Tensor) -> Tensor:
+        """Dirichlet data at the edge points ``x`` (same shape as ``x``)."""
+        return self.boundary(x, alpha)
+
+    def deepxde_pde(self) -> Callable[[Tensor, Tensor], Tensor]:
+        """The residual in deepxde's ``pde(inputs [n, 2], u [n, 1]) -> [n, 1]`` form, inputs ``(x, alpha)``."""
+        dde = import_deepxde()
+
+        def pde(inputs: Tensor, u: Tensor) -> Tensor:
+            u_xx = dde.grad.hessian(u, inputs, i=0, j=0)
+            u_x = dde.grad.jacobian(u, inputs, i=0, j=0) if self.uses_u_x else None
+            return self.residual(inputs[:, :1], u, u_xx, u_x)
+
+        return pde
+
+
+def _forcing(x: Tensor) -> Tensor:
+    return math.pi**2 * torch.sin(math.pi * x)
+
+
+def _left_alpha_right_zero(x: Tensor, alpha: Tensor) -> Tensor:
+    """``alpha`` at x = 0, 0 at x = 1."""
+    return torch.where(x < 0.5, alpha, torch.zeros_like(alpha))
+
+
+def _poisson_reference(x: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    return np.sin(math.pi * x) + alpha * (1 - x)
+
+
+def _cubic_pde(cubic: float, x: Tensor, u: Tensor, d: Derivatives) -> Tensor:
+    r = -d.u_xx - _forcing(x)
+    return r + cubic * u**3 if cubic else r
+
+
+@dataclass(frozen=True, eq=False, init=False, repr=False)
+class CubicFamily(PDEFamily):
+    """``-u'' + cubic u^3 = pi^2 sin(pi x)`` on [0, 1], ``u(0) = alpha``, ``u(1) = 0``. Reference:
+    the closed form ``sin(pi x) + alpha (1 - x)`` when ``cubic = 0``, finite differences otherwise
+    (:func:`data_gen.pinn.solve_fd`)."""
+
+    cubic: float = 0.0
+
+    def __init__(self, name: str, cubic: float):
+        object.__setattr__(self, "cubic", float(cubic))
+        super().__init__(name, partial(_cubic_pde, float(cubic)), _left_alpha_right_zero, (0.0, 1.0),
+                         _poisson_reference if cubic == 0 else None, False)
+
+    forcing = staticmethod(_forcing)
+
+    def __repr__(self) -> str:
+        return f"CubicFamily({self.name!r}, cubic={self.cubic})"
+
+
+PROBLEMS: dict[str, PDEFamily] = {
+    "poisson": CubicFamily("poisson", 0.0),
+    "nonlinear": CubicFamily("nonlinear", 1.0),
+}
+
+
+def register_pde(family: PDEFamily, *, replace: bool = False) -> PDEFamily:
+    """Make ``family`` known by its name (to :func:`get_problem`, ``PINNTask(pde=name)``,
+    ``data_gen.pinn.make_pinn_problem`` and the pinn-ood case study). A taken name is a
+    ConfigError unless ``replace=True``; registering the same object again is fine."""
+    if not isinstance(family, PDEFamily):
+        raise ConfigError(f"register_pde takes a PDEFamily, got {type(family).__name__}")
+    taken = PROBLEMS.get(family.name)
+    if taken is not None and taken is not family and not replace:
+        raise ConfigError(f"pde name {family.name!r} is taken; pass replace=True to replace it or choose another "
+                          f"(known pdes: {', '.join(PROBLEMS)})")
+    PROBLEMS[family.name] = family
+    return family
+
+
+def get_problem(name: str) -> PDEFamily:
+    """The PDE family called ``name`` (ConfigError listing the known ones otherwise)."""
+    if not isinstance(name, str) or name not in PROBLEMS:
+        raise ConfigError(f"unknown pde {name!r}; known pdes: {', '.join(PROBLEMS)}")
+    return PROBLEMS[name]
+
+
+def as_family(pde: "str | PDEFamily") -> PDEFamily:
+    """``pde`` itself if it is a :class:`PDEFamily`, else the registered family of that name."""
+    return pde if isinstance(pde, PDEFamily) else get_problem(pde)
