@@ -1,0 +1,161 @@
+"""A user's PDE family through the public API, and the traps a plugin author hit before it."""
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import taskdd
+from data_gen.pinn import curves, make_pinn_problem, reference_solution
+from taskdd.errors import ConfigError
+from taskdd.tasks.pinn import PINNTask
+from taskdd.tasks.pinn.families import PROBLEMS, Derivatives, PDEFamily, get_problem, register_pde
+from taskdd.tasks.pinn.losses import LossTerms, derivatives_autograd
+from taskdd.tasks.pinn.problems import sample_collocation
+
+# --- the plugin author's part (as in docs/your-own-pde.md) -------------------------------------
+# advection-diffusion -u'' + c u' = f on [0, 2], u(0) = alpha, u(2) = 0, with the exact solution
+# u = sin(pi x) + alpha h(x), h = (e^{2c} - e^{cx}) / (e^{2c} - 1) (h'' = c h', h(0) = 1, h(2) = 0)
+C = 1.0
+
+
+def adv_diff(x, u, d):                     # d.u_x, d.u_xx: same shape as u
+    f = math.pi**2 * torch.sin(math.pi * x) + C * math.pi * torch.cos(math.pi * x)
+    return -d.u_xx + C * d.u_x - f
+
+
+def exact(x, alpha):                       # float64 numpy arrays [N] -> [N]
+    return np.sin(np.pi * x) + alpha * (np.exp(2 * C) - np.exp(C * x)) / (np.exp(2 * C) - 1)
+
+
+ADV = PDEFamily("adv-diff", pde=adv_diff, domain=(0.0, 2.0), uses_u_x=True, reference=exact,
+                boundary=lambda x, alpha: torch.where(x < 1.0, alpha, torch.zeros_like(alpha)))
+# ------------------------------------------------------------------------------------------------
+
+SMALL = dict(width=8, depth=1, n_interior=16, n_boundary=4, score_interior=16, score_boundary=4, unroll=2,
+             pool_size=2, warmup=2, lifetimes=(30, 40), eval_models=1, eval_steps=20)
+
+
+@pytest.fixture
+def registered():
+    register_pde(ADV)
+    yield ADV
+    PROBLEMS.pop("adv-diff", None)
+
+
+def test_a_registered_family_is_distilled_and_evaluated(registered, tmp_path):
+    prob = make_pinn_problem("adv-diff", n_train=40, n_test_alphas=2, n_test_x=11, seed=0)
+    assert prob.pde is ADV and 0 <= prob.train["x"].min() and prob.train["x"].max() <= 2
+    assert prob.train["x"].max() > 1                     # the whole domain, not [0, 1]
+    task = PINNTask(pde="adv-diff", physics_range=prob.train_range, score_range=prob.alpha_range, **SMALL)
+    res = taskdd.distill(task, prob.train, 5, steps=3, lr=0.01, seed=0, device="cpu", dtype=None, quiet=True, test=prob.test)
+    assert math.isfinite(res.final_score) and math.isfinite(res.history[-1]["test_rel_l2"])
+    assert res.config["task_config"]["pde"] == "adv-diff"
+    assert task.config()["pde"] == "adv-diff" and task.with_options(width=4).problem is ADV
+    assert (res.synthetic["x"] <= 2).all()
+
+
+def test_the_task_takes_an_unregistered_family_object_and_names_it():
+    task = PINNTask(pde=ADV, **SMALL)
+    assert task.problem is ADV and task.config()["pde"] == "adv-diff"
+    assert task.with_options(unroll=1).problem is ADV
+    assert "adv-diff" not in PROBLEMS
+
+
+def test_register_pde_refuses_a_taken_name_unless_replace(registered):
+    other = dataclasses.replace(ADV, domain=(0.0, 1.0))
+    with pytest.raises(ConfigError, match=r"pde name 'adv-diff' is taken; pass replace=True"):
+        register_pde(other)
+    with pytest.raises(ConfigError, match="pde name 'poisson' is taken"):
+        register_pde(dataclasses.replace(ADV, name="poisson"))
+    register_pde(ADV)                                   # the same object again is fine
+    assert register_pde(other, replace=True) is other and get_problem("adv-diff") is other
+    with pytest.raises(ConfigError, match=r"unknown pde 'heat'; known pdes: poisson, nonlinear, adv-diff"):
+        get_problem("heat")
+    with pytest.raises(ConfigError, match="register_pde takes a PDEFamily, got str"):
+        register_pde("adv-diff")
+
+
+def test_bad_families_are_config_errors():
+    with pytest.raises(ConfigError, match=r"'bad': domain must be finite with a < b, got \(1.0, 0.0\)"):
+        PDEFamily("bad", adv_diff, ADV.boundary, domain=(1.0, 0.0))
+    with pytest.raises(ConfigError, match="'bad': pde must be callable"):
+        PDEFamily("bad", None, ADV.boundary)
+
+
+def test_collocation_uses_the_family_boundary_and_domain():
+    c = sample_collocation((-3.0, -1.0), 8, 4, pde=ADV, dtype=torch.float64)
+    assert set(c.boundary[:, 0].tolist()) == {0.0, 2.0} and c.interior[:, 0].max() > 1
+    shifted = dataclasses.replace(ADV, boundary=lambda x, alpha: alpha + 10 * x)
+    c = sample_collocation((-3.0, -1.0), 8, 4, pde=shifted, dtype=torch.float64)
+    torch.testing.assert_close(c.boundary_u, c.boundary[:, 1] + 10 * c.boundary[:, 0])
+    with pytest.raises(ConfigError, match=r"boundary\(x, alpha\) must return a tensor of the shape of x \(8,\)"):
+        sample_collocation((-3.0, -1.0), 8, 4, pde=dataclasses.replace(ADV, boundary=lambda x, a: 0.0))
+
+
+def test_reference_is_the_family_s_and_its_absence_is_a_config_error():
+    x = torch.linspace(0, 2, 5, dtype=torch.float64)
+    a = torch.full_like(x, -2.0)
+    torch.testing.assert_close(reference_solution(ADV, x, a), torch.as_tensor(exact(x.numpy(), a.numpy())))
+    cv = curves(ADV, torch.tensor([1.0]), 3)
+    torch.testing.assert_close(cv["x"], torch.tensor([0.0, 1.0, 2.0], dtype=torch.float64))
+    bare = dataclasses.replace(ADV, name="bare", reference=None)
+    with pytest.raises(ConfigError, match="PDE family 'bare' has no reference solution"):
+        reference_solution(bare, x, a)
+    with pytest.raises(ConfigError, match="PDE family 'bare' has no reference solution"):
+        make_pinn_problem(bare, n_train=4, n_test_alphas=1, n_test_x=3)
+
+
+def test_with_options_keeps_a_subclass():
+    class MyTask(PINNTask):
+        pass
+
+    assert type(MyTask(**SMALL).with_options(width=4)) is MyTask
+
+
+def _net(dtype=torch.float64):
+    spec = PINNTask(**SMALL).spec
+    return spec, spec.init(3, torch.Generator().manual_seed(0), dtype=dtype)
+
+
+def test_autograd_derivatives_match_the_explicit_pass_and_torch_func():
+    spec, params = _net()
+    pts = torch.rand(7, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    u, u_x, u_xx = derivatives_autograd(spec, params, pts)
+    u2, u_xx2 = (t.squeeze(-1) for t in spec.forward_d2(params, pts))
+    torch.testing.assert_close(u, u2)
+    torch.testing.assert_close(u_xx, u_xx2)
+
+    def one(p, pt):                                     # one network, one point -> scalar
+        return spec.forward(p[None], pt[None])[0, 0, 0]
+
+    jac = torch.func.vmap(torch.func.vmap(torch.func.jacrev(one, argnums=1), (None, 0)), (0, None))(params, pts)
+    torch.testing.assert_close(u_x, jac[..., 0])
+
+
+def test_the_residual_receives_u_x_and_vanishes_on_the_exact_solution():
+    x = torch.linspace(0, 2, 9, dtype=torch.float64, requires_grad=True)
+    u = torch.as_tensor(exact(x.detach().numpy(), np.full(9, -1.5)))
+    u_x = math.pi * torch.cos(math.pi * x) - 1.5 * (-C * torch.exp(C * x)) / (math.exp(2 * C) - 1)
+    u_xx = -math.pi**2 * torch.sin(math.pi * x) - 1.5 * (-C * C * torch.exp(C * x)) / (math.exp(2 * C) - 1)
+    assert ADV.residual(x, u, u_xx, u_x).abs().max() < 1e-10
+    with pytest.raises(ConfigError, match="uses u_x, but no u_x was given"):
+        ADV.residual(x, u, u_xx)
+    inputs = torch.stack([x.detach(), torch.full((9,), -1.5, dtype=torch.float64)], 1).requires_grad_(True)
+    exact_t = torch.sin(math.pi * inputs[:, :1]) + inputs[:, 1:] * (math.exp(2 * C) - torch.exp(C * inputs[:, :1])) \
+        / (math.exp(2 * C) - 1)
+    assert ADV.deepxde_pde()(inputs, exact_t).abs().max() < 1e-10
+
+
+def test_loss_terms_of_a_u_x_family_use_the_autograd_path():
+    spec, params = _net()
+    colloc = sample_collocation((-3.0, -1.0), 6, 2, pde=ADV, dtype=torch.float64)
+    none = torch.zeros(0, dtype=torch.float64)
+    misfit, pde, bc = LossTerms(spec, ADV, colloc, none, none, none)(params)
+    u, u_x, u_xx = derivatives_autograd(spec, params, colloc.interior)
+    torch.testing.assert_close(pde, (adv_diff(colloc.interior[:, 0], u, Derivatives(u_x, u_xx)) ** 2).mean(-1))
+    u_bc = spec.forward(params, colloc.boundary).squeeze(-1)
+    torch.testing.assert_close(bc, ((u_bc - colloc.boundary_u) ** 2).mean(-1))
+    assert (misfit == 0).all()
