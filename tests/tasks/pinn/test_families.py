@@ -10,8 +10,8 @@ import torch
 import taskdd
 from data_gen.pinn import curves, make_pinn_problem, reference_solution
 from taskdd.errors import ConfigError
-from taskdd.tasks.pinn import PINNTask
-from taskdd.tasks.pinn.families import PROBLEMS, Derivatives, PDEFamily, get_problem, register_pde
+from taskdd.tasks.pinn import Derivatives, PDEFamily, PINNTask, get_problem, register_pde
+from taskdd.tasks.pinn.families import PROBLEMS
 from taskdd.tasks.pinn.losses import LossTerms, derivatives_autograd
 from taskdd.tasks.pinn.problems import sample_collocation
 
