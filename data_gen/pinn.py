@@ -141,14 +141,17 @@ class PINNProblem:
     noise: float
 
 
-def make_pinn_problem(pde: str | PDEFamily = "poisson", *, n_train: int = 200, n_test_alphas: int = 20, n_test_x: int = 101,
-                      quantile: float = 0.16, alpha_limit: float = 3.0, noise: float = 0.1, seed: int = 0,
-                      dtype: torch.dtype = torch.float32) -> PINNProblem:
+def make_pinn_problem(pde: str | PDEFamily = "poisson", *, n_train: int = 200, n_test_alphas: int = 20,
+                      n_test_x: int = 101, quantile: float | None = None, alpha_limit: float | None = None,
+                      noise: float = 0.1, seed: int = 0, dtype: torch.dtype = torch.float32) -> PINNProblem:
     """Training measurements of the family ``pde`` (a registered name or a family) at ``x``
     uniform over its domain and alpha from the lower ``quantile`` tail of
     N(0, 1) (cut at ``-alpha_limit``), ``y = u + noise * eps``; clean test curves at
-    ``n_test_alphas`` alphas from the upper tail (``ood``) and as many from the lower one."""
+    ``n_test_alphas`` alphas from the upper tail (``ood``) and as many from the lower one.
+    ``quantile`` / ``alpha_limit``: None takes the family's (0.16 / 3.0 for the built-in ones)."""
     problem = as_family(pde)
+    quantile = problem.quantile if quantile is None else quantile
+    alpha_limit = problem.alpha_limit if alpha_limit is None else alpha_limit
     for name, v, lo in (("n_train", n_train, 1), ("n_test_alphas", n_test_alphas, 1), ("n_test_x", n_test_x, 2)):
         if not isinstance(v, int) or isinstance(v, bool) or v < lo:
             raise ConfigError(f"{name} must be an int >= {lo}, got {v!r}")

@@ -10,6 +10,9 @@ A family is a 1D problem on an interval ``domain = (a, b)`` with a boundary para
   one shape; called once for both edges, so branch on ``x`` with ``torch.where``).
 - ``reference(x, alpha) -> u``: the exact solution, on float64 numpy arrays ``[N]`` (returns an
   array ``[N]``), or None: :func:`data_gen.pinn.reference_solution` then raises ConfigError.
+- ``quantile``, ``alpha_limit``: the default alpha tails of :func:`data_gen.pinn.make_pinn_problem`
+  (training alphas from the lower ``quantile`` tail of N(0, 1), test alphas from the upper one,
+  both cut at ``+-alpha_limit``, the declared range of use).
 
 Families whose residual needs only ``u, u_xx`` use the explicit second-derivative pass
 (:meth:`~taskdd.nets.MLP.forward_d2`); ``uses_u_x=True`` takes both derivatives by autograd with
@@ -52,6 +55,8 @@ class PDEFamily:
     domain: tuple[float, float] = (0.0, 1.0)
     reference: Optional[Callable[[np.ndarray, np.ndarray], np.ndarray]] = None
     uses_u_x: bool = False
+    quantile: float = 0.16
+    alpha_limit: float = 3.0
 
     def __post_init__(self):
         if not (isinstance(self.name, str) and self.name):
@@ -68,6 +73,11 @@ class PDEFamily:
         if not (math.isfinite(a) and math.isfinite(b) and a < b):
             raise ConfigError(f"PDE family {self.name!r}: domain must be finite with a < b, got {self.domain!r}")
         object.__setattr__(self, "domain", (a, b))
+        if not (isinstance(self.quantile, (int, float)) and 0 < self.quantile < 0.5):
+            raise ConfigError(f"PDE family {self.name!r}: quantile must be in (0, 0.5), got {self.quantile!r}")
+        if not (isinstance(self.alpha_limit, (int, float)) and 0 < self.alpha_limit < math.inf):
+            raise ConfigError(f"PDE family {self.name!r}: alpha_limit must be a finite number > 0, "
+                              f"got {self.alpha_limit!r}")
 
     def residual(self, x: Tensor, u: Tensor, u_xx: Tensor, u_x: Tensor | None = None) -> Tensor:
         """The PDE residual at ``x`` (broadcasting shapes)."""

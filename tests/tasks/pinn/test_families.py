@@ -50,7 +50,8 @@ def test_a_registered_family_is_distilled_and_evaluated(registered, tmp_path):
     assert prob.pde is ADV and 0 <= prob.train["x"].min() and prob.train["x"].max() <= 2
     assert prob.train["x"].max() > 1                     # the whole domain, not [0, 1]
     task = PINNTask(pde="adv-diff", physics_range=prob.train_range, score_range=prob.alpha_range, **SMALL)
-    res = taskdd.distill(task, prob.train, 5, steps=3, lr=0.01, seed=0, device="cpu", dtype=None, quiet=True, test=prob.test)
+    res = taskdd.distill(task, prob.train, 5, steps=3, lr=0.01, seed=0, device="cpu", dtype=None, quiet=True,
+                         test=prob.test)
     assert math.isfinite(res.final_score) and math.isfinite(res.history[-1]["test_rel_l2"])
     assert res.config["task_config"]["pde"] == "adv-diff"
     assert task.config()["pde"] == "adv-diff" and task.with_options(width=4).problem is ADV
@@ -76,6 +77,16 @@ def test_register_pde_refuses_a_taken_name_unless_replace(registered):
         get_problem("heat")
     with pytest.raises(ConfigError, match="register_pde takes a PDEFamily, got str"):
         register_pde("adv-diff")
+
+
+def test_the_family_s_tails_are_the_data_s_default():
+    narrow = dataclasses.replace(ADV, quantile=0.3, alpha_limit=1.5)
+    prob = make_pinn_problem(narrow, n_train=50, n_test_alphas=2, n_test_x=3)
+    assert prob.alpha_range == (-1.5, 1.5) and prob.train["alpha"].min() >= -1.5
+    assert prob.train_range[1] == pytest.approx(float(torch.special.ndtri(torch.tensor(0.3, dtype=torch.float64))))
+    assert make_pinn_problem(narrow, n_train=5, n_test_alphas=1, n_test_x=3, alpha_limit=2.0).alpha_range == (-2, 2)
+    with pytest.raises(ConfigError, match=r"'bad': quantile must be in \(0, 0.5\), got 0.7"):
+        dataclasses.replace(ADV, name="bad", quantile=0.7)
 
 
 def test_bad_families_are_config_errors():
