@@ -16,6 +16,7 @@ from contextlib import redirect_stdout
 import torch
 from torch import Tensor
 
+from taskdd.errors import ConfigError
 from taskdd.tasks.pinn.dde_import import import_deepxde, isolated_globals
 from taskdd.tasks.pinn.losses import stack_inputs
 from taskdd.tasks.pinn.task import PINNModel, PINNTask
@@ -28,6 +29,9 @@ log = logging.getLogger(__name__)
 def deepxde_model(task: PINNTask, x: Tensor, alpha: Tensor, y: Tensor, init: Tensor):
     """A compiled ``deepxde.Model`` for ``task``'s learner on the measurements ``x, alpha, y [n]``,
     its FNN set to the flat parameters ``init [P]`` (layout of :class:`~taskdd.nets.MLP`)."""
+    if any(task.problem.neumann):
+        raise ConfigError(f"the deepxde learner takes Dirichlet conditions only; PDE family {task.problem.name!r} "
+                          f"has Neumann edges {task.problem.neumann}")
     dde = import_deepxde()
     colloc = task.collocation("learner", torch.empty(0, dtype=torch.float32))
     lo, hi = task.physics_range

@@ -6,8 +6,9 @@ A family is a 1D problem on an interval ``domain = (a, b)`` with a boundary para
   the task's losses, ``x [n, 1]`` with ``u [n, 1]`` in deepxde's form); ``d`` is a
   :class:`Derivatives` with ``d.u_xx`` (same shape as ``u``) always and ``d.u_x`` only when the
   family declares ``uses_u_x=True`` (None otherwise). Elementwise torch operations only.
-- ``boundary(x, alpha) -> u``: Dirichlet values at the edges ``x = a`` and ``x = b`` (tensors of
-  one shape; called once for both edges, so branch on ``x`` with ``torch.where``).
+- ``boundary(x, alpha) -> g``: the boundary data at the edges ``x = a`` and ``x = b`` (tensors of
+  one shape; called once for both edges, so branch on ``x`` with ``torch.where``): Dirichlet
+  ``u = g``, or Neumann ``u_x = g`` at the edges where ``neumann = (at_a, at_b)`` is True.
 - ``reference(x, alpha) -> u``: the exact solution, on float64 numpy arrays ``[N]`` (returns an
   array ``[N]``), or None: :func:`data_gen.pinn.reference_solution` then raises ConfigError.
 - ``quantile``, ``alpha_limit``: the default alpha tails of :func:`data_gen.pinn.make_pinn_problem`
@@ -57,6 +58,7 @@ class PDEFamily:
     uses_u_x: bool = False
     quantile: float = 0.16
     alpha_limit: float = 3.0
+    neumann: tuple[bool, bool] = (False, False)
 
     def __post_init__(self):
         if not (isinstance(self.name, str) and self.name):
@@ -73,6 +75,11 @@ class PDEFamily:
         if not (math.isfinite(a) and math.isfinite(b) and a < b):
             raise ConfigError(f"PDE family {self.name!r}: domain must be finite with a < b, got {self.domain!r}")
         object.__setattr__(self, "domain", (a, b))
+        if not (isinstance(self.neumann, (tuple, list)) and len(self.neumann) == 2
+                and all(isinstance(v, bool) for v in self.neumann)):
+            raise ConfigError(f"PDE family {self.name!r}: neumann must be a pair of bools (at a, at b), "
+                              f"got {self.neumann!r}")
+        object.__setattr__(self, "neumann", tuple(self.neumann))
         if not (isinstance(self.quantile, (int, float)) and 0 < self.quantile < 0.5):
             raise ConfigError(f"PDE family {self.name!r}: quantile must be in (0, 0.5), got {self.quantile!r}")
         if not (isinstance(self.alpha_limit, (int, float)) and 0 < self.alpha_limit < math.inf):
@@ -88,6 +95,12 @@ class PDEFamily:
     def boundary_value(self, x: Tensor, alpha: Tensor) -> Tensor:
         """Dirichlet data at the edge points ``x`` (same shape as ``x``)."""
         return self.boundary(x, alpha)
+
+    def neumann_mask(self, x: Tensor) -> Tensor | None:
+        """Bool ``[m]``: which edge points ``x [m]`` carry a Neumann condition (None: none do)."""
+        if not any(self.neumann):
+            return None
+        return ((x == self.domain[0]) & self.neumann[0]) | ((x == self.domain[1]) & self.neumann[1])
 
     def deepxde_pde(self) -> Callable[[Tensor, Tensor], Tensor]:
         """The residual in deepxde's ``pde(inputs [n, 2], u [n, 1]) -> [n, 1]`` form, inputs ``(x, alpha)``."""

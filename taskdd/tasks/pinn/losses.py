@@ -5,7 +5,8 @@ Every function takes the architecture ``spec`` (a :class:`~taskdd.nets.MLP` with
 output) and parameters ``[E, P]`` of ``E`` networks and returns ``[E]`` mean squared errors.
 :class:`LossTerms` evaluates all three with one forward pass through the networks (collocation,
 boundary and data points stacked). A family that uses ``u_x`` gets ``u_x, u_xx`` from
-:func:`derivatives_autograd` instead of the explicit pass.
+:func:`derivatives_autograd` instead of the explicit pass; at Neumann edges the boundary term
+compares ``u_x`` (by autograd) with the family's boundary data.
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ class LossTerms:
         self.x_interior = colloc.interior[:, 0]
         self.boundary_u = colloc.boundary_u
         self.inputs = torch.cat([colloc.interior, colloc.boundary, stack_inputs(x, alpha).to(colloc.interior)])
-        self.interior = colloc.interior
+        self.interior, self.boundary = colloc.interior, colloc.boundary
+        self.neumann = problem.neumann_mask(colloc.boundary[:, 0])
 
     def __call__(self, params: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         if self.problem.uses_u_x:
@@ -81,6 +83,8 @@ class LossTerms:
             u, u_xx = (t.squeeze(-1) for t in self.spec.forward_d2(params, self.inputs, n_deriv=self.n_interior))
             u_in, u_bc, u_data = u.split([self.n_interior, self.n_boundary, self.y.shape[0]], dim=1)
             u_x = None
+        if self.neumann is not None:
+            u_bc = torch.where(self.neumann, derivatives_autograd(self.spec, params, self.boundary)[1], u_bc)
         pde = (self.problem.residual(self.x_interior, u_in, u_xx, u_x) ** 2).mean(-1)
         bc = ((u_bc - self.boundary_u) ** 2).mean(-1)
         misfit = ((u_data - self.y) ** 2).mean(-1) if self.y.shape[0] else torch.zeros_like(bc)

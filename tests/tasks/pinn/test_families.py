@@ -170,3 +170,30 @@ def test_loss_terms_of_a_u_x_family_use_the_autograd_path():
     u_bc = spec.forward(params, colloc.boundary).squeeze(-1)
     torch.testing.assert_close(bc, ((u_bc - colloc.boundary_u) ** 2).mean(-1))
     assert (misfit == 0).all()
+
+
+def _neumann_family():
+    # -u'' = pi^2 sin(pi x), u(0) = alpha, u'(1) = 0: u = sin(pi x) + alpha + pi x
+    return PDEFamily("neu", pde=lambda x, u, d: -d.u_xx - math.pi**2 * torch.sin(math.pi * x),
+                     boundary=lambda x, alpha: torch.where(x < 0.5, alpha, torch.zeros_like(alpha)),
+                     neumann=(False, True), reference=lambda x, alpha: np.sin(np.pi * x) + alpha + np.pi * x)
+
+
+def test_a_neumann_edge_compares_u_x_with_the_boundary_data():
+    fam = _neumann_family()
+    spec, params = _net()
+    colloc = sample_collocation((-3.0, -1.0), 6, 3, pde=fam, dtype=torch.float64)
+    none = torch.zeros(0, dtype=torch.float64)
+    _, _, bc = LossTerms(spec, fam, colloc, none, none, none)(params)
+    u, u_x, _ = derivatives_autograd(spec, params, colloc.boundary)
+    at_b = colloc.boundary[:, 0] == 1
+    torch.testing.assert_close(bc, (torch.where(at_b, u_x, u - colloc.boundary[:, 1]) ** 2).mean(-1))
+    assert fam.neumann_mask(colloc.boundary[:, 0]).tolist() == at_b.tolist()
+    task = PINNTask(pde=fam, **SMALL)
+    with torch.no_grad():                               # autograd derivatives work under no_grad too
+        assert torch.isfinite(task.learner_loss(none, none, none)(params)).all()
+    from taskdd.tasks.pinn.deepxde_learner import deepxde_model
+    with pytest.raises(ConfigError, match="the deepxde learner takes Dirichlet conditions only"):
+        deepxde_model(task, none, none, none, params[0])
+    with pytest.raises(ConfigError, match=r"'neu': neumann must be a pair of bools \(at a, at b\), got 1"):
+        dataclasses.replace(fam, neumann=1)
