@@ -10,6 +10,7 @@ __all__ = [
     "CheckpointError",
     "NonFiniteError",
     "DataWarning",
+    "require_int",
 ]
 
 
@@ -41,3 +42,10 @@ class DataWarning(UserWarning):
     """Data that taskdd can use but probably should not as it is (e.g. features far from
     standardised). A Python warning: silence it with ``warnings.filterwarnings("ignore",
     category=DataWarning)``."""
+
+
+def require_int(name: str, value: object, lo: int) -> None:
+    """ConfigError ``"{name} must be an int >= {lo}, got {value!r}"`` unless ``value`` is an int
+    (not a bool) of at least ``lo``."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < lo:
+        raise ConfigError(f"{name} must be an int >= {lo}, got {value!r}")

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import torch
 
-from taskdd.errors import ConfigError
+from taskdd.errors import ConfigError, require_int
 from taskdd.synthetic import SyntheticSet
 
 __all__ = ["DistillSettings", "LR_SCHEDULES", "OPTIMIZERS", "check_call", "derived_seed"]
@@ -35,16 +35,13 @@ def derived_seed(seed: int, step: int) -> int:
     return (seed * 1_000_003 + step) % (2**63 - 1)
 
 
-def _check_int(name: str, val: Any, lo: int) -> None:
-    if not isinstance(val, int) or isinstance(val, bool) or val < lo:
-        raise ConfigError(f"{name} must be an int >= {lo}, got {val!r}")
 
 
 def check_call(*, budget: Any, steps: Any, lr: Any, schedule: Any, optimizer: Any, lr_schedule: Any,
                eval_every: Any, checkpoint_every: Any, checkpoint_dir: Any, resume: Any) -> None:
     """ConfigError naming the first bad setting of a ``distill`` call (task-free checks only)."""
     for name, val in (("steps", steps), ("eval_every", eval_every), ("checkpoint_every", checkpoint_every)):
-        _check_int(name, val, 0)
+        require_int(name, val, 0)
     if not isinstance(budget, int) or isinstance(budget, bool) or budget <= 0:
         raise ConfigError(f"budget must be a positive int, got {budget!r}")
     if not (isinstance(lr, (int, float)) and lr > 0):

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from taskdd.errors import ConfigError, DataError
+from taskdd.errors import ConfigError, DataError, require_int
 
 __all__ = ["ACTIVATIONS", "INIT_LAWS", "MLP"]
 
@@ -43,9 +43,6 @@ def _affine(h: Tensor, w: Tensor, b: Tensor) -> Tensor:
     return F.linear(h, w, b) if w.ndim == 2 else torch.matmul(h, w.transpose(1, 2)) + b
 
 
-def _int_at_least(name: str, v, lo: int) -> None:
-    if not isinstance(v, int) or isinstance(v, bool) or v < lo:
-        raise ConfigError(f"network {name} must be an int >= {lo}, got {v!r}")
 
 
 @dataclass(frozen=True)
@@ -66,7 +63,7 @@ class MLP:
 
     def __post_init__(self):
         for name, lo in (("d_in", 1), ("d_out", 1), ("width", 1), ("depth", 0)):
-            _int_at_least(name, getattr(self, name), lo)
+            require_int(f"network {name}", getattr(self, name), lo)
         if self.activation not in ACTIVATIONS:
             raise ConfigError(f"network activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}")
         if self.init_law not in INIT_LAWS:
@@ -84,7 +81,7 @@ class MLP:
              dtype: torch.dtype = torch.float32) -> Tensor:
         """Fresh parameters ``[n_models, P]`` drawn on CPU with ``generator`` (layer by layer,
         weights then biases), then moved to ``device``."""
-        _int_at_least("n_models", n_models, 1)
+        require_int("network n_models", n_models, 1)
         parts = []
         for fan_in, fan_out in zip(self.sizes[:-1], self.sizes[1:]):
             if self.init_law == "glorot_normal":

@@ -13,7 +13,7 @@ from torch import Tensor
 
 from taskdd.data import Samples
 from taskdd.device import make_generator
-from taskdd.errors import ConfigError
+from taskdd.errors import ConfigError, require_int
 from taskdd.nets import MLP
 from taskdd.synthetic import SyntheticSet
 from taskdd.task import Task
@@ -31,8 +31,7 @@ def n_classes_of(synthetic: SyntheticSet) -> int:
 
 def positive_int(owner: str, name: str, val: Any, lo: int = 1) -> None:
     """ConfigError naming ``owner``'s setting ``name`` unless ``val`` is an int >= ``lo``."""
-    if not isinstance(val, int) or isinstance(val, bool) or val < lo:
-        raise ConfigError(f"{owner} {name} must be an int >= {lo}, got {val!r}")
+    require_int(f"{owner} {name}", val, lo)
 
 
 def positive_float(owner: str, name: str, val: Any) -> None:

@@ -30,7 +30,7 @@ from torch import Tensor, nn
 
 from taskdd.data import Samples
 from taskdd.device import make_generator
-from taskdd.errors import ConfigError, DataError
+from taskdd.errors import ConfigError, DataError, require_int
 from taskdd.nets import MLP, AdamConfig, AdamState, LossFn, train
 from taskdd.registry import register_task
 from taskdd.synthetic import SyntheticSet
@@ -75,9 +75,6 @@ def _check_points(what: str, x: Tensor, alpha: Tensor, y: Tensor) -> None:
             raise DataError(f"{what} {name} has {int((~torch.isfinite(t)).sum())} non-finite values")
 
 
-def _int_at_least(name: str, v: Any, lo: int) -> None:
-    if not isinstance(v, int) or isinstance(v, bool) or v < lo:
-        raise ConfigError(f"{name} must be an int >= {lo}, got {v!r}")
 
 
 @register_task("pinn")
@@ -146,8 +143,8 @@ class PINNTask(Task):
         self.physics_range = check_alpha_range("physics_range", self.physics_range)
         self.score_range = check_alpha_range("score_range", self.score_range)
         for name in ("n_interior", "n_boundary", "score_interior", "score_boundary", "unroll", "eval_models"):
-            _int_at_least(name, getattr(self, name), 1)
-        _int_at_least("eval_steps", self.eval_steps, 0)
+            require_int(name, getattr(self, name), 1)
+        require_int("eval_steps", self.eval_steps, 0)
         for name in ("inner_lr", "data_weight", "pde_weight", "bc_weight", "score_data_weight", "score_pde_weight",
                      "score_bc_weight"):
             v = getattr(self, name)
