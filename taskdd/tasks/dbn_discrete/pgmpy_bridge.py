@@ -13,7 +13,7 @@ from taskdd.errors import DataError
 from taskdd.tasks.dbn.structure import DBNStructure
 from taskdd.tasks.dbn_discrete.model import DiscreteDBN
 
-__all__ = ["to_pgmpy", "from_pgmpy"]
+__all__ = ["to_pgmpy", "from_pgmpy", "pgmpy_log_likelihood"]
 
 
 def _cpd(var: Hashable, table: torch.Tensor, parents: Sequence[Hashable], names: dict) -> Any:
@@ -100,3 +100,35 @@ def from_pgmpy(model: Any) -> DiscreteDBN:
             names[str(v)] = [str(x) for x in states]
     cards = [int(cpds0[v].cardinality[0]) for v in nodes]
     return DiscreteDBN(structure, cards, cpt0, cpt, names or None)
+
+
+def pgmpy_log_likelihood(dbn: DiscreteDBN, x: torch.Tensor) -> torch.Tensor:
+    """Reference ``log P(observed cells)`` of each static record (``x [N, 1, d]``, -1 = missing)
+    computed by pgmpy's ``VariableElimination``, one query per record, float64 ``[N]``.
+
+    The query runs on the network's moral Markov network: there pgmpy returns the unnormalised
+    ``P(query variable, evidence)``, whose sum (or entry at the observed value) is ``P(evidence)``
+    (on a ``DiscreteBayesianNetwork`` pgmpy normalises the answer away)."""
+    from pgmpy.inference import VariableElimination
+
+    from taskdd.tasks.dbn_discrete.likelihood import check_codes
+
+    if dbn.cpt is not None or x.ndim != 3 or x.shape[1] != 1:
+        raise DataError("pgmpy_log_likelihood scores static networks and T = 1 records only")
+    check_codes(x, dbn.cards)
+    ve = VariableElimination(to_pgmpy(dbn).to_markov_model())
+    names, variables = _names(dbn), dbn.structure.variables
+    out = []
+    for rec in x[:, 0].tolist():
+        evidence = {v: names[v][c] for v, c in zip(variables, rec) if c >= 0}
+        missing = [v for v, c in zip(variables, rec) if c < 0]
+        if not evidence:
+            out.append(0.0)
+            continue
+        query = missing[0] if missing else variables[0]
+        if not missing:
+            evidence.pop(query)
+        phi = ve.query([query], evidence=evidence, show_progress=False)
+        p = phi.values.sum() if missing else phi.get_value(**{query: names[query][rec[0]]})
+        out.append(float(np.log(p)))
+    return torch.tensor(out, dtype=torch.float64)
