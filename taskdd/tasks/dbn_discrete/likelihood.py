@@ -96,7 +96,9 @@ class Evidence:
             d = self.structure.d
             keep = () if last else tuple((0 if t == 0 else d) + k for k in self.interface)
             cards = {i: self.cards[i % d] for i in range(2 * d)}
-            self._plans[key] = make_plan(self._scopes(t), cards, keep)
+            n_msg = int(t > 0 and bool(self.interface))
+            batched = [True] * n_msg + [False] * d + [True] * len(self._observed[t])
+            self._plans[key] = make_plan(self._scopes(t), batched, cards, keep)
         return self._plans[key]
 
     def _indicator(self, t: int, like: Tensor) -> list[Tensor]:
@@ -125,10 +127,8 @@ class Evidence:
         msg, log_scale = None, torch.zeros(u, dtype=ref.dtype, device=ref.device)
         for t in range(self.T):
             cpts = list(dbn.cpt0 if t == 0 else dbn.cpt)
-            head = [] if msg is None else [msg]
-            factors = head + cpts + self._indicator(t, ref)
-            batched = [True] * len(head) + [False] * len(cpts) + [True] * len(self._observed[t])
-            msg, scale = run_plan(self._plan(t), self._scopes(t), factors, batched, u)
+            factors = ([] if msg is None else [msg]) + cpts + self._indicator(t, ref)
+            msg, scale = run_plan(self._plan(t), factors, u)
             log_scale = log_scale + scale
             if not self.interface:  # slices independent: the message is the slice's probability
                 log_scale, msg = log_scale + msg.log(), None
