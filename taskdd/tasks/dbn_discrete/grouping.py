@@ -42,7 +42,7 @@ def _work(missing: Tensor, cards: Sequence[int], interface: Sequence[int]) -> fl
     """Per-record cost of a group whose union of missing cells is ``missing [T, d]``."""
     msgs = [math.prod(cards[k] for k in interface if missing[t, k]) for t in range(missing.shape[0])]
     cliques = sum(max(a, b) for a, b in zip([1] + msgs, msgs))  # the frontier of a forward step
-    return cliques * max(cards) ** 3 + _CELL * float(missing.sum())
+    return cliques * max(cards) ** 4 + _CELL * float(missing.sum())
 
 
 def group_patterns(observed: Tensor, cards: Sequence[int], interface: Sequence[int],
