@@ -79,7 +79,8 @@ def compare(dbn: DiscreteDBN, x: torch.Tensor, n_sub: int, dev: torch.device, sy
     rel = float(((dbn.log_likelihood(pick) - ref).abs() / ref.abs()).max())
     per_row = t["pgmpy"] / pick.shape[0]
     return {"compile_s": compile_s, "ll_s": t["ll"], "ll_grad_s": t["ll_grad"], "distinct_rows": rows.shape[0],
-            "max_clique": ev.max_clique(), "groups": len(ev.groups), "ll_per_record": float(ev.log_likelihood(moved)) / x.shape[0],
+            "max_clique": ev.max_clique(), "groups": len(ev.groups),
+            "ll_per_record": float(ev.log_likelihood(moved)) / x.shape[0],
             "pgmpy_timed_rows": pick.shape[0], "pgmpy_per_row_s": per_row, "pgmpy_all_rows_s": per_row * rows.shape[0],
             "pgmpy_extrapolated": pick.shape[0] < rows.shape[0], "max_relative_difference": rel}
 

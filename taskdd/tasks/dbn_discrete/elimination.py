@@ -142,7 +142,8 @@ def run_plan(plan: Plan, factors: Sequence[Tensor], n: int) -> tuple[Tensor, Ten
     for op in plan.ops:
         out = torch.einsum(op.equation, *[slots.pop(i) for i in op.inputs])
         if op.rescale:
-            s = (out.detach().flatten(1).amax(1) if out.ndim > 1 else out.detach()).clamp_min(torch.finfo(out.dtype).tiny)
+            s = out.detach().flatten(1).amax(1) if out.ndim > 1 else out.detach()
+            s = s.clamp_min(torch.finfo(out.dtype).tiny)
             out = out / s.view(-1, *([1] * (out.ndim - 1)))
             log_scale = log_scale + s.log()
         slots[op.out] = out

@@ -144,7 +144,7 @@ def test_masked_cells_are_never_read(seed, p, static):
     (lambda x: x.float(), "integer category codes"),
     (lambda x: x[..., :2], "shape"),
     (lambda x: x[:0], "empty"),
-    (lambda x: x.index_put((torch.tensor([0]), torch.tensor([0]), torch.tensor([1])), torch.tensor(9)), r"x\[0, 0, 1\] = 9"),
+    (lambda x: x.index_put((torch.tensor([0]),) * 2 + (torch.tensor([1]),), torch.tensor(9)), r"x\[0, 0, 1\] = 9"),
     (lambda x: x - 3, "is not a category code"),
 ])
 def test_bad_records_raise_data_errors(bad, match):

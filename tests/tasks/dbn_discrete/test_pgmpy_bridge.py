@@ -83,6 +83,7 @@ def test_variables_without_edges_survive_the_round_trip():
     from taskdd.tasks.dbn.structure import DBNStructure
 
     s = DBNStructure(["a", "b"], {}, {"b": ["b"]})
-    dbn = DiscreteDBN(s, [2, 3], [torch.tensor([0.5, 0.5], dtype=torch.float64), torch.full((3,), 1 / 3, dtype=torch.float64)],
-                      [torch.tensor([0.2, 0.8], dtype=torch.float64), torch.eye(3, dtype=torch.float64)])
+    f64 = torch.float64
+    dbn = DiscreteDBN(s, [2, 3], [torch.tensor([0.5, 0.5], dtype=f64), torch.full((3,), 1 / 3, dtype=f64)],
+                      [torch.tensor([0.2, 0.8], dtype=f64), torch.eye(3, dtype=f64)])
     _same(from_pgmpy(to_pgmpy(dbn)), dbn)
