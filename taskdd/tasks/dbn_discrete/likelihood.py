@@ -24,7 +24,9 @@ from taskdd.tasks.dbn_discrete.elimination import run_plan
 from taskdd.tasks.dbn_discrete.grouping import Group, group_patterns
 from taskdd.tasks.dbn_discrete.slices import Gather, SliceSpec, slice_spec
 
-__all__ = ["Evidence", "check_codes"]
+__all__ = ["Evidence", "check_codes", "MAX_TABLE_ENTRIES"]
+
+MAX_TABLE_ENTRIES = 2 ** 31  # the largest elimination table (records x entries) a group may form
 
 
 def check_codes(x: Tensor, cards: Sequence[int], what: str = "x") -> None:
@@ -87,7 +89,13 @@ class Evidence:
         if key not in self._specs:
             self._specs[key] = slice_spec(self.structure, self.cards, self.interface, prev, g.fixed[t],
                                           g.partial[t], last=key[0])
-        return self._specs[key]
+        spec = self._specs[key]
+        if spec.plan is not None and spec.plan.max_clique * len(g.rows) > MAX_TABLE_ENTRIES:
+            free = [self.structure.variables[k] for k in self.interface if not g.fixed[t, k]]
+            raise DataError(f"exact inference needs a table of {spec.plan.max_clique} entries per record at slice {t} "
+                            f"for {len(g.rows)} records (over {MAX_TABLE_ENTRIES}): the slice interface has too many "
+                            f"unobserved variables ({free}); observe more of them or use fewer inter-slice parents")
+        return spec
 
     def max_clique(self) -> int:
         """Entries per record of the largest table any group's elimination forms."""

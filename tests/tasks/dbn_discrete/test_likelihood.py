@@ -165,3 +165,15 @@ def test_model_and_evidence_must_agree():
         ev.log_likelihood(dbn, reduce="mean")
     with pytest.raises(DataError, match="grouping"):
         Evidence(dbn.structure, dbn.cards, dbn.sample(4, 2), grouping="best")
+
+
+def test_an_intractable_interface_is_refused_with_a_data_error(monkeypatch):
+    import taskdd.tasks.dbn_discrete.likelihood as lik
+
+    dbn = random_discrete_dbn(6, seed=1)
+    x = dbn.sample(10, 3)
+    x[:, :, :] = -1
+    x[:, 2, 0] = 0
+    monkeypatch.setattr(lik, "MAX_TABLE_ENTRIES", 100)
+    with pytest.raises(DataError, match="slice interface has too many unobserved variables"):
+        Evidence(dbn.structure, dbn.cards, x).log_likelihood(dbn)
