@@ -80,7 +80,14 @@ class Evidence:
         self._unsort = torch.empty_like(order)
         self._unsort[order] = torch.arange(len(order))
         self._specs: dict[tuple, SliceSpec] = {}
+        self._group_specs: dict[int, list[SliceSpec]] = {}
         self._cache: dict[tuple, list] = {}
+
+    def _specs_of(self, gi: int) -> list[SliceSpec]:
+        """The slice specs of group ``gi`` (built once)."""
+        if gi not in self._group_specs:
+            self._group_specs[gi] = [self._spec(self.groups[gi], t) for t in range(self.T)]
+        return self._group_specs[gi]
 
     def _spec(self, g: Group, t: int) -> SliceSpec:
         prev = None if t == 0 else g.fixed[t - 1]
@@ -99,10 +106,8 @@ class Evidence:
 
     def max_clique(self) -> int:
         """Entries per record of the largest table any group's elimination forms."""
-        return max(s.plan.max_clique for s in self._all_specs() if s.plan is not None)
-
-    def _all_specs(self) -> list[SliceSpec]:
-        return [self._spec(g, t) for g in self.groups for t in range(self.T)]
+        specs = [s for gi in range(len(self.groups)) for s in self._specs_of(gi)]
+        return max([s.plan.max_clique for s in specs if s.plan is not None], default=1)
 
     def _codes(self, gi: int, like: Tensor) -> list:
         """Per group: its codes ``[B, T, d]`` and one-hot indicators ``{(t, j): [B, card]}`` (all
@@ -139,10 +144,10 @@ class Evidence:
         codes, hot = self._codes(gi, ref)
         b = codes.shape[0]
         msg, log_p = None, torch.zeros(b, dtype=ref.dtype, device=ref.device)
-        for t in range(self.T):
-            spec, tables = self._spec(self.groups[gi], t), (dbn.cpt0 if t == 0 else dbn.cpt)
-            for f in spec.families:
-                log_p = log_p + _gather(tables[f.j], f, codes, t).log()
+        for t, spec in enumerate(self._specs_of(gi)):
+            tables = dbn.cpt0 if t == 0 else dbn.cpt
+            if spec.families:  # fully observed families: log P summed in one go
+                log_p = log_p + torch.stack([_gather(tables[f.j], f, codes, t) for f in spec.families]).log().sum(0)
             if spec.plan is None:
                 continue
             factors = [msg] if spec.message else []
