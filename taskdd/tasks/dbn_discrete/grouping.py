@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass
 from typing import Sequence
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -38,11 +39,12 @@ class Group:
     partial: Tensor
 
 
-def _work(missing: Tensor, cards: Sequence[int], interface: Sequence[int]) -> float:
-    """Per-record cost of a group whose union of missing cells is ``missing [T, d]``."""
-    msgs = [math.prod(cards[k] for k in interface if missing[t, k]) for t in range(missing.shape[0])]
-    cliques = sum(max(a, b) for a, b in zip([1] + msgs, msgs))  # the frontier of a forward step
-    return cliques * max(cards) ** 4 + _CELL * float(missing.sum())
+def _work(missing: np.ndarray, log_cards: np.ndarray, max_card: int) -> float:
+    """Per-record cost of a group whose union of missing cells is ``missing [T, d]`` (bool);
+    ``log_cards [d]``: log cardinalities, 0 outside the slice interface."""
+    msgs = np.exp(missing @ log_cards)  # [T]: table size of each slice's outgoing message
+    cliques = np.maximum(np.concatenate([[1.0], msgs[:-1]]), msgs).sum()  # the frontier of a forward step
+    return float(cliques) * max_card ** 4 + _CELL * float(missing.sum())
 
 
 def group_patterns(observed: Tensor, cards: Sequence[int], interface: Sequence[int],
@@ -56,15 +58,20 @@ def group_patterns(observed: Tensor, cards: Sequence[int], interface: Sequence[i
     freq = missing.reshape(len(pats), -1).float().mul(counts.unsqueeze(1)).sum(0)
     cols = torch.argsort(freq, descending=True, stable=True)
     keyed = sorted(range(len(pats)), key=lambda p: missing[p].reshape(-1)[cols].tolist())
+    log_cards = np.array([math.log(c) if k in set(interface) else 0.0 for k, c in enumerate(cards)])
+    miss = missing.numpy().astype(np.float64)
+
+    def work(m: np.ndarray) -> float:
+        return _work(m, log_cards, max(cards))
     overhead = _OVERHEAD_PER_CELL * T * d
     members: list[list[int]] = []
     union, n = None, 0
     for p in keyed:
-        m, c = missing[p], int(counts[p])
+        m, c = miss[p], int(counts[p])
         if union is not None:
-            merged = union | m
-            if mode == "single" or mode == "auto" and overhead + (n + c) * _work(merged, cards, interface) <= \
-                    2 * overhead + n * _work(union, cards, interface) + c * _work(m, cards, interface):
+            merged = np.maximum(union, m)
+            if mode == "single" or mode == "auto" and overhead + (n + c) * work(merged) <= \
+                    2 * overhead + n * work(union) + c * work(m):
                 members[-1].append(p)
                 union, n = merged, n + c
                 continue
