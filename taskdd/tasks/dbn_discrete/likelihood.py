@@ -13,6 +13,7 @@ Everything is differentiable w.r.t. the CPTs.
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import torch
@@ -22,7 +23,7 @@ from taskdd.errors import DataError
 from taskdd.tasks.dbn.structure import DBNStructure
 from taskdd.tasks.dbn_discrete.elimination import run_plan
 from taskdd.tasks.dbn_discrete.grouping import Group, group_patterns
-from taskdd.tasks.dbn_discrete.slices import Gather, SliceSpec, slice_spec
+from taskdd.tasks.dbn_discrete.slices import Gather, SliceSpec, flat_index, slice_spec, table_shape
 
 __all__ = ["Evidence", "check_codes", "MAX_TABLE_ENTRIES"]
 
@@ -109,19 +110,36 @@ class Evidence:
         specs = [s for gi in range(len(self.groups)) for s in self._specs_of(gi)]
         return max([s.plan.max_clique for s in specs if s.plan is not None], default=1)
 
-    def _codes(self, gi: int, like: Tensor) -> list:
-        """Per group: its codes ``[B, T, d]`` and one-hot indicators ``{(t, j): [B, card]}`` (all
-        ones where a record misses the cell): the only place the codes are read."""
-        key = (gi, like.dtype, like.device)
+    def _offsets(self) -> list[list[int]]:
+        """Start of each CPT in the flattened tables ``cat(cpt0..., cpt...)``: ``[[slice 0], [t >= 1]]``."""
+        s, out, at = self.structure, [], 0
+        for first in (True, False):
+            sizes = [math.prod(table_shape(s, self.cards, v, first)) for v in s.variables]
+            out.append([at + sum(sizes[:j]) for j in range(s.d)])
+            at += sum(sizes)
+        return out
+
+    def _prepared(self, gi: int, device: torch.device, dtype: torch.dtype) -> dict:
+        """Per group, built once: one-hot indicators ``{(t, j): [B, card]}`` (all ones where a
+        record misses the cell), the flat positions of its fully observed families ``[B, F]``
+        and of each indexed factor ``{(t, i): [B, *free]}``: the only place the codes are read."""
+        key = (gi, dtype, device)
         if key not in self._cache:
-            g = self.groups[gi]
-            codes = self.rows[g.rows].to(like.device)
+            g, s = self.groups[gi], self.structure
+            codes = self.rows[g.rows].to(device)
             hot = {}
             for t, j in g.partial.nonzero().tolist():
                 c = codes[:, t, j]
-                h = torch.nn.functional.one_hot(c.clamp_min(0), self.cards[j]).to(like.dtype)
+                h = torch.nn.functional.one_hot(c.clamp_min(0), self.cards[j]).to(dtype)
                 hot[(t, j)] = torch.where((c >= 0).unsqueeze(1), h, torch.ones_like(h))
-            self._cache[key] = [codes, hot]
+            offsets, fam, fac = self._offsets(), [], {}
+            for t, spec in enumerate(self._specs_of(gi)):
+                def index(f: Gather) -> Tensor:
+                    shape = table_shape(s, self.cards, s.variables[f.j], t == 0)
+                    return flat_index(f, shape, codes, t, offsets[min(t, 1)][f.j])
+                fam += [index(f) for f in spec.families]
+                fac.update({(t, i): index(f) for i, f in enumerate(spec.factors) if f.cells})
+            self._cache[key] = {"hot": hot, "fam": torch.stack(fam, 1) if fam else None, "fac": fac}
         return self._cache[key]
 
     # --- scoring ----------------------------------------------------------------------------
@@ -132,27 +150,29 @@ class Evidence:
         if reduce not in ("sum", "none"):
             raise DataError(f"reduce must be 'sum' or 'none', got {reduce!r}")
         self._check_model(dbn)
-        lls = [self._group_ll(dbn, gi) for gi in range(len(self.groups))]
+        flat = torch.cat([c.reshape(-1) for c in list(dbn.cpt0) + list(dbn.cpt or [])])
+        lls = [self._group_ll(dbn, gi, flat) for gi in range(len(self.groups))]
         ll = torch.cat(lls)[self._unsort.to(lls[0].device)]  # [U], distinct rows
         if reduce == "sum":
             return (ll * self.counts.to(ll.device, ll.dtype)).sum()
         return ll[self.inverse.to(ll.device)]
 
-    def _group_ll(self, dbn: "object", gi: int) -> Tensor:
-        """Forward pass over the slices for the records of group ``gi``: ``[B]``."""
-        ref = dbn.cpt0[0]
-        codes, hot = self._codes(gi, ref)
-        b = codes.shape[0]
-        msg, log_p = None, torch.zeros(b, dtype=ref.dtype, device=ref.device)
+    def _group_ll(self, dbn: "object", gi: int, flat: Tensor) -> Tensor:
+        """Forward pass over the slices for the records of group ``gi``: ``[B]``. ``flat``: all
+        CPTs flattened and concatenated (slice 0, then the transition)."""
+        prep = self._prepared(gi, flat.device, flat.dtype)
+        b = len(self.groups[gi].rows)
+        log_p = torch.zeros(b, dtype=flat.dtype, device=flat.device)
+        if prep["fam"] is not None:  # fully observed families, all slices at once
+            log_p = log_p + flat[prep["fam"]].log().sum(1)
+        msg = None
         for t, spec in enumerate(self._specs_of(gi)):
-            tables = dbn.cpt0 if t == 0 else dbn.cpt
-            if spec.families:  # fully observed families: log P summed in one go
-                log_p = log_p + torch.stack([_gather(tables[f.j], f, codes, t) for f in spec.families]).log().sum(0)
             if spec.plan is None:
                 continue
+            tables = dbn.cpt0 if t == 0 else dbn.cpt
             factors = [msg] if spec.message else []
-            factors += [_gather(tables[f.j], f, codes, t) for f in spec.factors]
-            factors += [hot[(t, j)] for j in spec.indicators]
+            factors += [flat[prep["fac"][(t, i)]] if f.cells else tables[f.j] for i, f in enumerate(spec.factors)]
+            factors += [prep["hot"][(t, j)] for j in spec.indicators]
             msg, scale = run_plan(spec.plan, factors, b)
             log_p = log_p + scale
             if msg.ndim == 1:  # nothing carried on: the slice's probability
@@ -166,11 +186,3 @@ class Evidence:
             raise DataError(f"records have T = {self.T} slices but the model is static (cpt=None); "
                             "a static network scores only T = 1 records")
 
-
-def _gather(table: Tensor, f: Gather, codes: Tensor, t: int) -> Tensor:
-    """CPT ``table`` indexed at the group's codes on its fixed axes: ``[B, *free]`` (the table
-    itself when nothing is fixed)."""
-    if not f.cells:
-        return table
-    idx = tuple(codes[:, t + dt, k] for dt, k in f.cells)
-    return table.permute(f.perm)[idx]

@@ -9,26 +9,48 @@ ranges over the interface variables that are not fixed there.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
+import torch
 from torch import Tensor
 
 from taskdd.tasks.dbn.structure import DBNStructure
 from taskdd.tasks.dbn_discrete.elimination import Plan, make_plan
 
-__all__ = ["Gather", "SliceSpec", "slice_spec"]
+__all__ = ["Gather", "SliceSpec", "slice_spec", "table_shape", "flat_index"]
 
 
 @dataclass(frozen=True)
 class Gather:
-    """CPT ``j`` with axes permuted by ``perm`` (fixed axes first), indexed at the codes of cells
-    ``cells`` (``(slice offset 0 = t or -1 = t-1, variable)``); the rest has scope ``scope``."""
+    """CPT ``j`` indexed on its axes ``fixed`` at the codes of cells ``cells`` (``(slice offset:
+    0 = t, -1 = t-1, variable)``); its axes ``free`` (in table order) remain, with scope ``scope``."""
 
     j: int
-    perm: tuple[int, ...]
+    fixed: tuple[int, ...]
+    free: tuple[int, ...]
     cells: tuple[tuple[int, int], ...]
     scope: tuple[int, ...]
+
+
+def table_shape(structure: DBNStructure, cards: Sequence[int], v: str, first: bool) -> tuple[int, ...]:
+    """Shape of the CPT of ``v``: ``(*cards of inter parents (not in the first slice), *cards of
+    intra parents, cards[v])``."""
+    return tuple(cards[c] for _, c in _cpt_axes(structure, v, first))
+
+
+def flat_index(g: Gather, shape: Sequence[int], codes: Tensor, t: int, offset: int) -> Tensor:
+    """Positions in the flattened (concatenated) tables, starting at ``offset``, of CPT ``g.j``
+    indexed at the codes ``[B, T, d]`` of slice ``t``: Long ``[B, *cards of the free axes]``."""
+    strides = [math.prod(shape[a + 1:]) for a in range(len(shape))]
+    lin = torch.full((codes.shape[0],), offset, dtype=torch.long, device=codes.device)
+    for a, (dt, k) in zip(g.fixed, g.cells):
+        lin = lin + codes[:, t + dt, k] * strides[a]
+    free = torch.zeros((), dtype=torch.long, device=codes.device)
+    for a in g.free:
+        free = free.unsqueeze(-1) + torch.arange(shape[a], device=codes.device) * strides[a]
+    return lin.view(-1, *[1] * len(g.free)) + free
 
 
 @dataclass(frozen=True)
@@ -67,7 +89,7 @@ def slice_spec(structure: DBNStructure, cards: Sequence[int], interface: Sequenc
         axes = _cpt_axes(structure, v, first)
         fx = [a for a, c in enumerate(axes) if fixed_of[c[0]][c[1]]]
         free = [a for a in range(len(axes)) if a not in fx]
-        g = Gather(structure.index(v), tuple(fx + free), tuple(axes[a] for a in fx),
+        g = Gather(structure.index(v), tuple(fx), tuple(free), tuple(axes[a] for a in fx),
                    tuple(vid(axes[a]) for a in free))
         (factors if free else families).append(g)
     message = not first and any(not fixed_of[-1][k] for k in interface)
