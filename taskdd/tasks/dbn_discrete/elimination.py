@@ -13,6 +13,7 @@ a contraction path (opt_einsum) on every call, which costs more than the arithme
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Sequence
 
@@ -79,14 +80,16 @@ def _pairwise(live: list[tuple[int, tuple[int, ...]]], out: tuple[int, ...], car
               next_slot: int) -> tuple[list[Op], tuple[int, ...], int]:
     """Ops multiplying the ``(slot, scope)`` factors in ``live`` into one of scope ``out``, two at
     a time (smallest result first), each product summing out the variables nobody else needs."""
-    ops, live = [], list(live)
+    ops, live, keep = [], list(live), set(out)
     while len(live) > 1 or tuple(live[0][1]) != tuple(out):
-        best = None
+        best, sets = None, [frozenset(s) for _, s in live]
+        occ = Counter(v for s in sets for v in s)  # how many live factors hold each variable
+        sizes = [_size(s, cards) for s in sets]
         pairs = [(a, b) for a in range(len(live)) for b in range(a + 1, len(live))] or [(0, 0)]
         for a, b in pairs:
-            rest = {v for k, (_, s) in enumerate(live) if k not in (a, b) for v in s} | set(out)
-            res = frozenset((set(live[a][1]) | set(live[b][1])) & rest)
-            key = (_size(res, cards), _size(frozenset(live[a][1]), cards) + _size(frozenset(live[b][1]), cards))
+            both = sets[a] | sets[b]
+            res = frozenset(v for v in both if v in keep or occ[v] > (v in sets[a]) + (v in sets[b] and a != b))
+            key = (_size(res, cards), sizes[a] + sizes[b])
             if best is None or key < best[0]:
                 best = (key, a, b, res)
         _, a, b, res = best

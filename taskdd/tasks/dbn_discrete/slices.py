@@ -66,10 +66,12 @@ class SliceSpec:
     plan: Plan | None
 
 
-def _cpt_axes(s: DBNStructure, v: str, first: bool) -> list[tuple[int, int]]:
-    """The CPT axes of ``v`` as cells ``(offset, variable)``: inter parents, intra parents, ``v``."""
-    cells = [] if first else [(-1, s.index(p)) for p in s.inter[v]]
-    return cells + [(0, s.index(p)) for p in s.intra[v]] + [(0, s.index(v))]
+def _cpt_axes(s: DBNStructure, v: str, first: bool, parents: tuple[dict, dict] | None = None) -> list[tuple[int, int]]:
+    """The CPT axes of ``v`` as cells ``(offset, variable)``: inter parents, intra parents, ``v``.
+    parents: ``(structure.intra, structure.inter)`` when the caller already holds them."""
+    intra, inter = parents or (s.intra, s.inter)
+    cells = [] if first else [(-1, s.index(p)) for p in inter[v]]
+    return cells + [(0, s.index(p)) for p in intra[v]] + [(0, s.index(v))]
 
 
 def slice_spec(structure: DBNStructure, cards: Sequence[int], interface: Sequence[int], fixed_prev: Tensor | None,
@@ -84,9 +86,10 @@ def slice_spec(structure: DBNStructure, cards: Sequence[int], interface: Sequenc
     def vid(cell: tuple[int, int]) -> int:
         return cell[1] if cell[0] == -1 else off + cell[1]
 
+    parents = (structure.intra, structure.inter)
     factors, families = [], []
     for v in structure.variables:
-        axes = _cpt_axes(structure, v, first)
+        axes = _cpt_axes(structure, v, first, parents)
         fx = [a for a, c in enumerate(axes) if fixed_of[c[0]][c[1]]]
         free = [a for a in range(len(axes)) if a not in fx]
         g = Gather(structure.index(v), tuple(fx), tuple(free), tuple(axes[a] for a in fx),
