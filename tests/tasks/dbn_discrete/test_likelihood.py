@@ -105,10 +105,11 @@ def test_alarm_rows_match_pgmpy_variable_elimination():
     torch.testing.assert_close(ours, ref, rtol=1e-6, atol=0)
 
 
-def test_gradient_matches_finite_differences():
+@pytest.mark.parametrize("mode", MODES)
+def test_gradient_matches_finite_differences(mode):
     dbn = random_discrete_dbn(3, cards=(2, 3), seed=7)
     x = _masked(dbn, 10, 3, 0.4, 7)
-    ev = Evidence(dbn.structure, dbn.cards, x)
+    ev = Evidence(dbn.structure, dbn.cards, x, grouping=mode)
     tables = [c.clone().requires_grad_(True) for c in dbn.cpt0 + dbn.cpt]
 
     def ll(*t):  # unnormalised tables are fine for the sum-product: check=False
