@@ -6,8 +6,12 @@ least squares) on the whole synthetic set — or pgmpy's ``LinearGaussianBayesia
 black box (``learner="pgmpy"``, zeroth-order only). Score: mean per-sequence marginal
 log-likelihood of the real sources under the fitted DBN, with each source's observation noise;
 ``score_on="others"`` (the paper) scores the sources other than the part being updated, ``"all"``
-every source. Evaluate: mean per-sequence log-likelihood of clean test sequences, plus parameter
-error against the ground truth when known.
+every source. The score is exact either way it is computed (``score_by``): per observation
+pattern from the pattern's count, mean and scatter (:mod:`taskdd.tasks.dbn.summary_likelihood`,
+cost independent of the number of sequences) or row by row (Kalman filter); ``"auto"`` picks the
+cheaper per pattern. Sources may be rows (``Sources``) or site summaries
+(:class:`taskdd.tasks.dbn.site.SiteSummaries`). Evaluate: mean per-sequence log-likelihood of
+clean test sequences, plus parameter error against the ground truth when known.
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ from taskdd.synthetic import SyntheticSet
 from taskdd.task import Task
 from taskdd.tasks.dbn.model import LinearGaussianDBN
 from taskdd.tasks.dbn.noise import NoiseSpec, check_obs_noise, noise_per_source, noise_to_json
+from taskdd.tasks.dbn.likelihood import state_space
 from taskdd.tasks.dbn.structure import DBNStructure
+from taskdd.tasks.dbn.summary_likelihood import SplitData, split_log_likelihood, split_rows
 
 __all__ = ["DBNLikelihoodTask", "smallest_ipc", "mean_test_ll", "parameter_error"]
 
@@ -96,6 +102,8 @@ class DBNLikelihoodTask(Task):
     fill_noise: float = 0.1
     learner: Literal["own", "pgmpy"] = "own"
     truth: LinearGaussianDBN | None = field(default=None, repr=False)
+    score_by: Literal["auto", "summaries", "rows"] = "auto"
+    _splits: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self):
         if not isinstance(self.structure, DBNStructure):
@@ -104,6 +112,8 @@ class DBNLikelihoodTask(Task):
             raise ConfigError(f"score_on must be 'others' or 'all', got {self.score_on!r}")
         if self.learner not in ("own", "pgmpy"):
             raise ConfigError(f"learner must be 'own' or 'pgmpy', got {self.learner!r}")
+        if self.score_by not in ("auto", "summaries", "rows"):
+            raise ConfigError(f"score_by must be 'auto', 'summaries' or 'rows', got {self.score_by!r}")
         _check_noise_spec(self.obs_noise, self.structure.d)
         if not self.ridge >= 0 or not self.fill_noise >= 0:
             raise ConfigError(f"ridge and fill_noise must be >= 0, got {self.ridge!r}, {self.fill_noise!r}")
@@ -112,7 +122,8 @@ class DBNLikelihoodTask(Task):
     def config(self) -> dict:
         return {"variables": list(self.structure.variables), "intra": self.structure.intra,
                 "inter": self.structure.inter, "score_on": self.score_on, "obs_noise": noise_to_json(self.obs_noise),
-                "ridge": self.ridge, "fill_noise": self.fill_noise, "learner": self.learner}
+                "ridge": self.ridge, "fill_noise": self.fill_noise, "learner": self.learner,
+                "score_by": self.score_by}
 
     # --- checks ----------------------------------------------------------------------------
     def validate(self, sources: Sources, budget: int) -> None:
@@ -178,8 +189,26 @@ class DBNLikelihoodTask(Task):
         noise = noise_per_source(self.obs_noise, sources, self.structure.d)
         use = [i for i in range(len(sources))
                if self.score_on == "all" or part is None or len(sources) == 1 or i != part]
-        total = sum(model.log_likelihood(sources[i].values, sources[i].mask, obs_noise=noise[i]).sum() for i in use)
-        return total / sum(len(sources[i]) for i in use)
+        if self.score_by == "rows" and isinstance(sources, Sources):
+            total = sum(model.log_likelihood(sources[i].values, sources[i].mask, obs_noise=noise[i]).sum()
+                        for i in use)
+            return total / sum(len(sources[i]) for i in use)
+        ss = state_space(model.parameters_dict())
+        splits = [self._split(sources[i]) for i in use]
+        total = sum(split_log_likelihood(ss, sp, torch.as_tensor(noise[i], dtype=model.dtype, device=model.device)
+                                         .square().expand(self.structure.d)) for i, sp in zip(use, splits))
+        return total / sum(sp.n for sp in splits)
+
+    def _split(self, source) -> SplitData:
+        """``source`` (rows or a site summary) split by pattern for the score, computed once per
+        source object."""
+        hit = self._splits.get(id(source))
+        if hit is None or hit[0] is not source:
+            split = source.as_split() if hasattr(source, "as_split") else \
+                split_rows(source.values, source.mask, rule={"auto": "auto", "summaries": "summary"}.get(
+                    self.score_by, "rows"))
+            hit = self._splits[id(source)] = (source, split)
+        return hit[1]
 
     def evaluate(self, synthetic: SyntheticSet, test: Source, *, generator=None) -> dict[str, float]:
         with torch.no_grad():
