@@ -67,6 +67,14 @@ class PatternSummary:
         """The patterns at ``keep`` (a bool ``[P]`` or an index tensor)."""
         return PatternSummary(self.masks[keep], self.counts[keep], self.means[keep], self.covs[keep])
 
+    def canonical(self) -> "PatternSummary":
+        """The same patterns in :func:`summarize`'s order (``torch.unique`` of the flat masks)."""
+        if not len(self):
+            return self
+        _, inverse = torch.unique(self.masks.reshape(len(self), -1), dim=0, return_inverse=True)
+        order = torch.empty_like(inverse).scatter_(0, inverse, torch.arange(len(self), device=inverse.device))
+        return self.select(order)
+
     def to(self, device=None) -> "PatternSummary":
         return PatternSummary(self.masks.to(device), self.counts.to(device), self.means.to(device),
                               self.covs.to(device))

@@ -30,7 +30,9 @@ from taskdd.task import Task
 from taskdd.tasks.dbn.model import LinearGaussianDBN
 from taskdd.tasks.dbn.noise import NoiseSpec, check_obs_noise, noise_per_source, noise_to_json
 from taskdd.tasks.dbn.likelihood import state_space
+from taskdd.tasks.dbn.site import SiteSummaries, SiteSummary, observed_moments, sample_summary
 from taskdd.tasks.dbn.structure import DBNStructure
+from taskdd.tasks.dbn.summaries import summarize
 from taskdd.tasks.dbn.summary_likelihood import SplitData, split_log_likelihood, split_rows
 
 __all__ = ["DBNLikelihoodTask", "smallest_ipc", "mean_test_ll", "parameter_error"]
@@ -103,6 +105,7 @@ class DBNLikelihoodTask(Task):
     learner: Literal["own", "pgmpy"] = "own"
     truth: LinearGaussianDBN | None = field(default=None, repr=False)
     score_by: Literal["auto", "summaries", "rows"] = "auto"
+    init: Literal["auto", "rows", "summaries"] = "auto"
     _splits: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -114,6 +117,8 @@ class DBNLikelihoodTask(Task):
             raise ConfigError(f"learner must be 'own' or 'pgmpy', got {self.learner!r}")
         if self.score_by not in ("auto", "summaries", "rows"):
             raise ConfigError(f"score_by must be 'auto', 'summaries' or 'rows', got {self.score_by!r}")
+        if self.init not in ("auto", "rows", "summaries"):
+            raise ConfigError(f"init must be 'auto', 'rows' or 'summaries', got {self.init!r}")
         _check_noise_spec(self.obs_noise, self.structure.d)
         if not self.ridge >= 0 or not self.fill_noise >= 0:
             raise ConfigError(f"ridge and fill_noise must be >= 0, got {self.ridge!r}, {self.fill_noise!r}")
@@ -123,12 +128,15 @@ class DBNLikelihoodTask(Task):
         return {"variables": list(self.structure.variables), "intra": self.structure.intra,
                 "inter": self.structure.inter, "score_on": self.score_on, "obs_noise": noise_to_json(self.obs_noise),
                 "ridge": self.ridge, "fill_noise": self.fill_noise, "learner": self.learner,
-                "score_by": self.score_by}
+                "score_by": self.score_by, "init": self.init}
 
     # --- checks ----------------------------------------------------------------------------
     def validate(self, sources: Sources, budget: int) -> None:
-        if not isinstance(sources, Sources):
-            raise DataError(f"the dbn task takes taskdd.Sources, got {type(sources).__name__}")
+        if not isinstance(sources, (Sources, SiteSummaries)):
+            raise DataError(f"the dbn task takes taskdd.Sources or SiteSummaries, got {type(sources).__name__}")
+        if self.init == "rows" and isinstance(sources, SiteSummaries):
+            raise ConfigError("init='rows' copies real rows, but site summaries have none; use init='summaries' "
+                              "(draws from each observation pattern's Gaussian) or 'auto'")
         if set(sources.variables) != set(self.structure.variables):
             extra = sorted(set(sources.variables) - set(self.structure.variables))
             lacking = sorted(set(self.structure.variables) - set(sources.variables))
@@ -152,14 +160,19 @@ class DBNLikelihoodTask(Task):
             raise ConfigError(f"budget (ipc) {budget} is too small for the fit: with {len(sources)} parts the "
                               f"first-slice regressions need ipc >= {low}")
 
-    def _ordered(self, sources: Sources) -> Sources:
+    def _ordered(self, sources):
         if sources.variables == self.structure.variables:
             return sources
-        return Sources([s.reorder(self.structure.variables) for s in sources])
+        return type(sources)([s.reorder(self.structure.variables) for s in sources])
 
     # --- the four methods ------------------------------------------------------------------
-    def init_synthetic(self, sources: Sources, budget: int, generator: torch.Generator) -> SyntheticSet:
+    def init_synthetic(self, sources: Sources | SiteSummaries, budget: int, generator: torch.Generator) -> SyntheticSet:
+        """Part j: ``budget`` rows of source j (``init="rows"``; the default for Sources) or draws
+        from its pattern summaries (``"summaries"``; the default for SiteSummaries), hidden
+        entries filled with the other sources' observed mean plus ``fill_noise`` x std noise."""
         sources = self._ordered(sources)
+        if self.init == "summaries" or isinstance(sources, SiteSummaries):
+            return self._init_from_summaries(sources, budget, generator)
         parts = []
         for j, s in enumerate(sources):
             others = [o for i, o in enumerate(sources) if i != j] or [s]
@@ -172,6 +185,19 @@ class DBNLikelihoodTask(Task):
             noise = torch.randn(vals.shape, generator=generator, dtype=vals.dtype).to(vals.device)
             fill = mean + self.fill_noise * var.sqrt() * noise
             parts.append({"values": torch.where(mask, vals, fill)})
+        return SyntheticSet(parts, learnable=["values"], part_names=sources.names,
+                            meta={"variables": list(self.structure.variables)})
+
+    def _init_from_summaries(self, sources, budget: int, generator: torch.Generator) -> SyntheticSet:
+        summaries = [s.summary if isinstance(s, SiteSummary) else summarize(s.values, s.mask) for s in sources]
+        dtype = sources.dtype
+        parts = []
+        for j, sm in enumerate(summaries):
+            cnt, mean, m2 = observed_moments([o for i, o in enumerate(summaries) if i != j] or [sm])
+            vals, mask = sample_summary(sm, budget, generator)
+            noise = torch.randn(vals.shape, generator=generator, dtype=torch.float64)
+            fill = mean.cpu() + self.fill_noise * (m2.cpu() / cnt.cpu().clamp(min=1)).sqrt() * noise
+            parts.append({"values": torch.where(mask, vals, fill).to(sources.device, dtype)})
         return SyntheticSet(parts, learnable=["values"], part_names=sources.names,
                             meta={"variables": list(self.structure.variables)})
 
