@@ -23,7 +23,9 @@ from torch import Tensor
 from taskdd.data import Source, Sources
 from taskdd.errors import ConfigError, DataError
 from taskdd.tasks.dbn import DBNStructure, LinearGaussianDBN, fit_dbn
+from taskdd.tasks.dbn.likelihood import state_space
 from taskdd.tasks.dbn.noise import NoiseSpec, noise_per_source
+from taskdd.tasks.dbn.summary_likelihood import split_log_likelihood, split_rows
 
 __all__ = ["sub", "full_clean", "direct_fit", "impute", "estimate_noise", "fit_with_noise"]
 
@@ -90,23 +92,16 @@ def _marginal_fit(structure: DBNStructure, sources: Sources, noise: list | None,
                             tolerance_grad=tol if tol_grad is None else tol_grad, tolerance_change=tol,
                             history_size=50, line_search_fn="strong_wolfe")
 
-    # learned noise: when masks vary within a source, all sources go through one filter call (each
-    # sequence with its source's noise row); when each source has one mask, one call per source
-    # shares its covariances
-    joint = log_noise is not None and not all(bool((s.mask == s.mask[:1]).all()) for s in src)
-    if joint:
-        values, mask = torch.cat([s.values for s in src]), torch.cat([s.mask for s in src])
-        row = torch.repeat_interleave(torch.arange(len(src)), torch.tensor([len(s) for s in src])).to(values.device)
+    # each source split once by observation pattern: frequent patterns scored from their summaries,
+    # rare ones row by row (:mod:`taskdd.tasks.dbn.summary_likelihood`)
+    splits = [split_rows(s.values, s.mask) for s in src]
 
     def closure():
         opt.zero_grad()
-        m = _unpack(structure, theta)
-        if joint:
-            rows = log_noise.exp().expand(len(src), structure.d).to(values.device)[row]
-            nll = -m.log_likelihood(values, mask, obs_noise=rows).sum() / n_total
-        else:
-            nz = noise if log_noise is None else log_noise.exp().expand(len(src), structure.d).unbind(0)
-            nll = -sum(m.log_likelihood(s.values, s.mask, obs_noise=z).sum() for s, z in zip(src, nz)) / n_total
+        ss = state_space(_unpack(structure, theta).parameters_dict())
+        nz = noise if log_noise is None else log_noise.exp().expand(len(src), structure.d).unbind(0)
+        nll = -sum(split_log_likelihood(ss, sp, torch.as_tensor(z, dtype=torch.float64, device=sp.summary.masks.device)
+                                        .square().expand(structure.d)) for sp, z in zip(splits, nz)) / n_total
         nll.backward()
         return nll
 
