@@ -30,11 +30,26 @@ def _cmd_summarize(args, use_threads) -> int:
     use_threads(args)
     site = summarize_csv(args.data, id_col=args.id_col, time_col=args.time_col, name=args.name,
                          time_step=args.time_step, max_slices=args.max_slices, origin=args.time_origin,
-                         chunksize=args.chunksize, engine=args.engine, workers=args.workers)
+                         chunksize=args.chunksize, engine=args.engine, workers=args.workers, dp=_dp_options(args))
     path = save_summary(site, args.out)
     print(f"site {site.name!r}: {site.info['sequences']} sequences, {site.info['patterns']} observation patterns, "
           f"{site.summary.T} time slices x {site.summary.d} variables -> {path}")
     return 0
+
+
+def _dp_options(args) -> dict | None:
+    from taskdd.errors import ConfigError
+    if args.dp_epsilon is None:
+        return None
+    if args.dp_spec is None:
+        raise ConfigError("--dp-epsilon needs --dp-spec FILE (JSON: {\"bounds\": {variable: [lo, hi]}, "
+                          "optional \"patterns\"}; see docs/dbn-summaries.md)")
+    try:
+        spec = json.loads(Path(args.dp_spec).read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise ConfigError(f"--dp-spec {args.dp_spec!r}: not a readable JSON file ({e})") from None
+    return {"epsilon": args.dp_epsilon, "delta": args.dp_delta, "bounds": spec.get("bounds"),
+            "patterns": spec.get("patterns"), "seed": args.dp_seed}
 
 
 def add_summarize_parser(sub, threads_option, use_threads) -> None:
@@ -54,5 +69,10 @@ def add_summarize_parser(sub, threads_option, use_threads) -> None:
     m.add_argument("--engine", default="serial", choices=["serial", "process", "ray"],
                    help="how the files (shards) are summarised: serial (default), process pool, ray")
     m.add_argument("--workers", type=int, default=1)
+    m.add_argument("--dp-epsilon", type=float, metavar="EPS",
+                   help="release an (EPS, --dp-delta)-differentially private summary (needs --dp-spec)")
+    m.add_argument("--dp-delta", type=float, default=1e-5, help="DP delta (default 1e-5)")
+    m.add_argument("--dp-spec", metavar="FILE", help="JSON: public per-variable bounds and optional public patterns")
+    m.add_argument("--dp-seed", type=int, help="seed of the DP noise (tests only; default: fresh randomness)")
     threads_option(m, "for the run")
     m.set_defaults(fn=lambda args: _cmd_summarize(args, use_threads))

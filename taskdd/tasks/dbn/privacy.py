@@ -19,6 +19,7 @@ post-processing, as is everything downstream (distillation inherits the guarante
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
@@ -26,7 +27,7 @@ from torch import Tensor
 from taskdd.errors import ConfigError, DataError
 from taskdd.tasks.dbn.summaries import PatternSummary
 
-__all__ = ["gaussian_delta", "analytic_gaussian_sigma", "private_summary"]
+__all__ = ["gaussian_delta", "analytic_gaussian_sigma", "BoundedSums", "bounded_sums", "release", "private_summary"]
 
 
 def _Phi(x: float) -> float:
@@ -59,47 +60,76 @@ def _bounded(values: Tensor, mask: Tensor, lo: Tensor, hi: Tensor) -> Tensor:
     return torch.where(mask, ((values.double() - mid) / half).clamp(-1, 1), torch.zeros((), dtype=torch.float64))
 
 
-def private_summary(values: Tensor, mask: Tensor, patterns: Tensor, lo: Tensor, hi: Tensor, eps: float,
-                    delta: float, generator: torch.Generator) -> tuple[PatternSummary, dict]:
-    """(eps, delta)-DP summary of ``values, mask [N, T, d]`` over the public ``patterns [P, T, d]``
-    (bool) with public per-variable bounds ``lo < hi [d]`` (module docstring). ``eps=inf``: no
-    noise (bounded and clipped only). Returns the summary (in the data's units) and the
-    accounting (eps, delta, sigma, sensitivity, bounds, rows dropped, rows clipped)."""
-    N, T, d = values.shape
+class BoundedSums(NamedTuple):
+    """Additive (over disjoint row sets) statistics of bounded rows over the public patterns:
+    ``n [P]``, ``s [P, T*d]``, ``M [P, T*d, T*d]`` (in bounded units), rows outside the public
+    patterns and rows with a clipped value."""
+
+    n: Tensor
+    s: Tensor
+    M: Tensor
+    dropped: int
+    clipped: int
+
+    def __add__(self, other: "BoundedSums") -> "BoundedSums":  # type: ignore[override]
+        return BoundedSums(*(a + b for a, b in zip(self, other)))
+
+
+def _check_bounds(lo, hi, d: int) -> tuple[Tensor, Tensor]:
     lo, hi = torch.as_tensor(lo, dtype=torch.float64), torch.as_tensor(hi, dtype=torch.float64)
     if lo.shape != (d,) or hi.shape != (d,) or not bool((hi > lo).all()):
         raise ConfigError(f"DP bounds need lo < hi, one pair per variable ({d}), got {lo.tolist()} / {hi.tolist()}")
+    return lo, hi
+
+
+def bounded_sums(values: Tensor, mask: Tensor, patterns: Tensor, lo, hi) -> BoundedSums:
+    """:class:`BoundedSums` of ``values, mask [N, T, d]`` over the public ``patterns [P, T, d]``."""
+    N, T, d = values.shape
+    lo, hi = _check_bounds(lo, hi, d)
     P = patterns.shape[0]
     if patterns.shape[1:] != (T, d) or P == 0:
         raise DataError(f"public patterns must be a bool [P, T={T}, d={d}] tensor, got {tuple(patterns.shape)}")
-    flat = patterns.reshape(P, -1)
-    which = (mask.reshape(N, 1, -1) == flat[None]).all(-1)          # [N, P]
+    which = (mask.reshape(N, 1, -1) == patterns.reshape(1, P, -1)).all(-1)          # [N, P]
     member = which.any(-1)
-    u = _bounded(values, mask, lo, hi).reshape(N, -1)[member]
-    onehot = which[member].to(torch.float64)                        # [n, P]
-    D = int(flat.sum(-1).max())
+    u = _bounded(values, mask, lo, hi).reshape(N, -1)
+    M = torch.stack([u[which[:, p]].T @ u[which[:, p]] for p in range(P)])
+    clipped = int((mask & ((values.double() < lo) | (values.double() > hi))).any((1, 2))[member].sum())
+    return BoundedSums(which.sum(0).to(torch.float64), which.T.to(torch.float64) @ u, M, int(N - member.sum()),
+                       clipped)
+
+
+def release(sums: BoundedSums, patterns: Tensor, lo, hi, eps: float, delta: float,
+            generator: torch.Generator) -> tuple[PatternSummary, dict]:
+    """The (eps, delta)-DP summary from ``sums`` (module docstring; ``eps=inf``: no noise), in
+    the data's units, and its accounting."""
+    P, T, d = patterns.shape
+    lo, hi = _check_bounds(lo, hi, d)
+    o = patterns.reshape(P, -1).to(torch.float64)
+    D = int(o.sum(-1).max())
     sens = math.sqrt(1 + D + D * D)
     sigma = 0.0 if math.isinf(eps) else analytic_gaussian_sigma(eps, delta, sens)
-    Td = T * d
 
     def noise(*shape):
-        return sigma * torch.randn(*shape, generator=generator, dtype=torch.float64) if sigma else torch.zeros(*shape, dtype=torch.float64)
-    o = flat.to(torch.float64)
-    n = onehot.sum(0) + noise(P)
-    s = (onehot.T @ u + noise(P, Td)) * o
-    E = noise(P, Td, Td).triu()
-    raw = torch.stack([u[which[member][:, p]].T @ u[which[member][:, p]] for p in range(P)])
-    M = (raw + E + E.triu(1).transpose(-1, -2)) * o[:, :, None] * o[:, None, :]
-    n = n.clamp(min=1)
-    mean_u = s / n[:, None]
-    cov_u = M / n[:, None, None] - mean_u[:, :, None] * mean_u[:, None, :]
-    w, V = torch.linalg.eigh(cov_u)
+        return sigma * torch.randn(*shape, generator=generator, dtype=torch.float64)
+    n = (sums.n + noise(P)).clamp(min=1)
+    E = noise(P, T * d, T * d).triu()
+    mean_u = (sums.s + noise(P, T * d)) * o / n[:, None]
+    M = (sums.M + E + E.triu(1).transpose(-1, -2)) * o[:, :, None] * o[:, None, :]
+    w, V = torch.linalg.eigh(M / n[:, None, None] - mean_u[:, :, None] * mean_u[:, None, :])
     cov_u = (V * w.clamp(min=0)[:, None, :]) @ V.transpose(-1, -2)
     mid, half = ((hi + lo) / 2).repeat(T), ((hi - lo) / 2).repeat(T)
-    summary = PatternSummary(patterns, n, (mean_u * half + mid) * o, cov_u * half[:, None] * half[None, :] * o[:, :, None] * o[:, None, :])
-    clipped = int((mask & ((values.double() < lo) | (values.double() > hi))).any((1, 2))[member].sum())
+    oo = o[:, :, None] * o[:, None, :]
+    summary = PatternSummary(patterns, n, (mean_u * half + mid) * o, cov_u * half[:, None] * half[None, :] * oo)
     accounting = {"mechanism": "Gaussian (analytic calibration, Balle & Wang 2018)", "epsilon": eps, "delta": delta,
                   "neighbouring": "one patient (sequence) added or removed", "l2_sensitivity": sens, "sigma": sigma,
                   "bounds": {"lo": lo.tolist(), "hi": hi.tolist()}, "public_patterns": P,
-                  "rows_dropped_other_patterns": int(N - member.sum()), "rows_with_clipped_values": clipped}
+                  "rows_dropped_other_patterns": sums.dropped, "rows_with_clipped_values": sums.clipped}
     return summary, accounting
+
+
+def private_summary(values: Tensor, mask: Tensor, patterns: Tensor, lo, hi, eps: float, delta: float,
+                    generator: torch.Generator) -> tuple[PatternSummary, dict]:
+    """(eps, delta)-DP summary of ``values, mask [N, T, d]`` over the public ``patterns [P, T, d]``
+    (bool) with public per-variable bounds ``lo < hi [d]``: :func:`bounded_sums` then
+    :func:`release`. Returns the summary (data's units) and the accounting."""
+    return release(bounded_sums(values, mask, patterns, lo, hi), patterns, lo, hi, eps, delta, generator)

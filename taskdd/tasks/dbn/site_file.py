@@ -40,6 +40,7 @@ from taskdd.errors import ConfigError, DataError
 from taskdd.results import atomic_write
 from taskdd.tasks.dbn.panel import MAX_SLICES, _global_start, _grid, _slices, align_panel
 from taskdd.parallel import map_jobs
+from taskdd.tasks.dbn.privacy import bounded_sums, release
 from taskdd.tasks.dbn.site import SiteSummary
 from taskdd.tasks.dbn.summaries import PatternSummary, merge_summaries, summarize
 
@@ -137,20 +138,46 @@ def _summarize_file(job: dict) -> tuple[PatternSummary, tuple, int, int]:
         variables = variables or src.variables
         values = torch.full((len(src), job["T"], len(variables)), float("nan"), dtype=torch.float64)
         values[:, :src.shape[1]] = torch.where(src.mask, src.values.double(), float("nan"))
-        parts.append(summarize(values, ~values.isnan()))
+        mask = ~values.isnan()
+        parts.append(summarize(values, mask) if job.get("dp") is None else
+                     bounded_sums(values, mask, job["dp"]["patterns"], job["dp"]["lo"], job["dp"]["hi"]))
         dropped, late = dropped + sum(panel.dropped.values()), late + sum(panel.truncated.values())
         if chunk is None:
             break
-    return merge_summaries(parts), variables, dropped, late
+    merged = merge_summaries(parts) if job.get("dp") is None else sum(parts[1:], parts[0])
+    return merged, variables, dropped, late
+
+
+def _dp_job(dp: dict, variables: list[str], T: int) -> dict:
+    """Bounds ``[d]`` and public patterns ``[P, T, d]`` from ``dp["bounds"]`` ({variable: [lo, hi]},
+    every variable) and ``dp["patterns"]`` (a list of patterns, each T lists of the variables
+    observed at that slice; default: every variable at every slice)."""
+    bounds = dp.get("bounds") or {}
+    lacking = [v for v in variables if v not in bounds]
+    if lacking:
+        raise ConfigError(f"DP needs public bounds [lo, hi] for every variable; lacking {lacking}")
+    lo, hi = (torch.tensor([float(bounds[v][i]) for v in variables], dtype=torch.float64) for i in (0, 1))
+    spec = dp.get("patterns") or [[list(variables)] * T]
+    patterns = torch.zeros(len(spec), T, len(variables), dtype=torch.bool)
+    for k, pat in enumerate(spec):
+        if len(pat) != T or any(v not in variables for sl in pat for v in sl):
+            raise ConfigError(f"DP pattern {k} must list the observed variables of each of the {T} slices, names "
+                              f"from {variables}; got {pat}")
+        for t, sl in enumerate(pat):
+            patterns[k, t, [variables.index(v) for v in sl]] = True
+    return {"lo": lo, "hi": hi, "patterns": patterns}
 
 
 def summarize_csv(paths: Sequence[str | os.PathLike], *, id_col: str, time_col: str, name: str | None = None,
                   time_step: float | None = None, max_slices: int | None = None, origin: str = "sequence",
-                  chunksize: int = 100_000, engine: str = "serial", workers: int = 1) -> SiteSummary:
+                  chunksize: int = 100_000, engine: str = "serial", workers: int = 1,
+                  dp: dict | None = None) -> SiteSummary:
     """One site's CSV file(s) (shards of one source; long tables, NaN = missing) -> its
     :class:`SiteSummary`, read in chunks (module docstring). The time grid follows
     :func:`~taskdd.tasks.dbn.panel.align_panel` (``time_step``, ``max_slices``, ``origin``) over all
-    the files; ``name`` defaults to the first file's stem."""
+    the files; ``name`` defaults to the first file's stem. ``dp``: ``{"epsilon", "delta", "bounds",
+    "patterns" (optional), "seed" (optional; default: fresh)}`` releases an (eps, delta)-DP summary
+    (:mod:`taskdd.tasks.dbn.privacy`, the accounting in ``info["dp"]``) instead of the exact one."""
     paths = [str(p) for p in paths]
     if not paths:
         raise ConfigError("summarize needs at least one data file")
@@ -160,8 +187,10 @@ def summarize_csv(paths: Sequence[str | os.PathLike], *, id_col: str, time_col: 
         if not Path(path).is_file():
             raise DataError(f"data file {path!r} does not exist")
     plan = _plan(paths, id_col, time_col, time_step, max_slices, origin, chunksize)
+    header = [c for c in pd.read_csv(paths[0], nrows=0).columns if c not in (id_col, time_col)]
+    dp_job = None if dp is None else _dp_job(dp, header, plan["T"])
     jobs = [{"path": p, "id_col": id_col, "time_col": time_col, "chunksize": chunksize, "grid": plan["grid"],
-             "T": plan["T"]} for p in paths]
+             "T": plan["T"], "dp": dp_job} for p in paths]
     results = map_jobs(_summarize_file, jobs, engine=engine, workers=workers)
     variables = {r[1] for r in results}
     if len(variables) > 1:
@@ -170,8 +199,14 @@ def summarize_csv(paths: Sequence[str | os.PathLike], *, id_col: str, time_col: 
     grid = {"step": g["time_step"], "unit": plan["unit"], "slices": plan["T"], "origin_rule": origin,
             "start": 0.0 if g["start"] is None else g["start"]}
     site = name or Path(paths[0]).stem
-    summary = merge_summaries([r[0] for r in results])
+    if dp is None:
+        summary, acc = merge_summaries([r[0] for r in results]), None
+    else:
+        gen = torch.Generator()
+        gen.manual_seed(dp["seed"]) if dp.get("seed") is not None else gen.seed()
+        summary, acc = release(sum((r[0] for r in results[1:]), results[0][0]), dp_job["patterns"], dp_job["lo"],
+                               dp_job["hi"], float(dp["epsilon"]), float(dp["delta"]), gen)
     info = {"id_col": id_col, "time_col": time_col, "files": [Path(p).name for p in paths], "chunksize": chunksize,
             "sequences": summary.n, "patterns": len(summary), "visits_dropped_same_slice": sum(r[2] for r in results),
-            "visits_dropped_past_cap": sum(r[3] for r in results)}
+            "visits_dropped_past_cap": sum(r[3] for r in results), **({"dp": acc} if acc else {})}
     return SiteSummary(site, results[0][1], summary, grid, None, info)

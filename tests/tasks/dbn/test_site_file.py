@@ -101,3 +101,25 @@ def test_shards_of_one_site_merge_to_the_whole(csvs, tmp_path):
                           engine="process", workers=2)
     assert torch.equal(parts.summary.counts, whole.summary.counts)
     assert torch.allclose(parts.summary.covs, whole.summary.covs, rtol=1e-12, atol=1e-12)
+
+
+def test_private_summary_from_csv_matches_the_in_memory_mechanism_and_records_its_accounting(csvs, tmp_path):
+    from taskdd.cli import main
+    from taskdd.tasks.dbn.privacy import analytic_gaussian_sigma, bounded_sums
+    src = rows_of(csvs[:1])[0]
+    variables = list(src.variables)
+    spec = {"bounds": {v: [-20.0, 20.0] for v in variables}}
+    (tmp_path / "dp.json").write_text(json.dumps(spec))
+    out = tmp_path / "a.summary"
+    assert main(["summarize", "--data", str(csvs[0]), "--id-col", "pid", "--time-col", "visit", "--out", str(out),
+                 "--chunksize", "50", "--dp-epsilon", "2", "--dp-spec", str(tmp_path / "dp.json"), "--dp-seed", "3"]) == 0
+    site = load_summary(out)
+    acc = site.info["dp"]
+    D = len(variables) * 5
+    assert acc["epsilon"] == 2 and acc["delta"] == 1e-5 and acc["l2_sensitivity"] == pytest.approx((1 + D + D * D) ** 0.5)
+    assert acc["sigma"] == pytest.approx(analytic_gaussian_sigma(2.0, 1e-5, acc["l2_sensitivity"]))
+    full = torch.ones(1, 5, len(variables), dtype=torch.bool)
+    sums = bounded_sums(src.values.double(), src.mask, full, torch.full((len(variables),), -20.0),
+                        torch.full((len(variables),), 20.0))
+    assert acc["rows_dropped_other_patterns"] == sums.dropped == 120 - int(sums.n[0])
+    assert abs(float(site.summary.counts[0]) - float(sums.n[0])) < 6 * acc["sigma"]
