@@ -233,6 +233,8 @@ class DBNLikelihoodTask(Task):
             split = source.as_split() if hasattr(source, "as_split") else \
                 split_rows(source.values, source.mask, rule={"auto": "auto", "summaries": "summary"}.get(
                     self.score_by, "rows"))
+            if len(self._splits) >= 64:  # sources moved by many distill calls: keep the cache small
+                self._splits.clear()
             hit = self._splits[id(source)] = (source, split)
         return hit[1]
 

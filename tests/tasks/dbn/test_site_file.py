@@ -24,8 +24,7 @@ def csvs(tmp_path_factory):
                         n_test=10, seed=2)
     paths = []
     for j, s in enumerate(prob.sources):
-        df = s.to_dataframe("pid", "visit")
-        df = df.drop(columns=[c for c in df.columns if c not in ("pid", "visit") and df[c].isna().all()])
+        df = s.to_dataframe("pid", "visit").dropna(axis=1, how="all")  # a hidden variable is not a column
         df = df.drop(index=df.index[(df.pid % 7 == 3) & (df.visit == 2)])  # missed visits: a second pattern
         df["visit"] = df["visit"] * 3 + 10 * j  # a grid step of 3, another origin per site
         paths.append(d / f"clinic_{'ab'[j]}.csv")

@@ -26,8 +26,7 @@ def sites(tmp_path_factory):
     prob = make_sources(dbn, n_per_source=150, T=4, K=2, hidden_per_source=2, noise=0.3, n_test=10, seed=1)
     paths = []
     for s in prob.sources:
-        df = s.to_dataframe("pid", "visit")
-        df = df.drop(columns=[c for c in df.columns if c not in ("pid", "visit") and df[c].isna().all()])
+        df = s.to_dataframe("pid", "visit").dropna(axis=1, how="all")  # a hidden variable is not a column
         df = df.drop(index=df.index[(df.pid % 5 == 1) & (df.visit == 3)])  # shorter histories: a second pattern
         paths.append(d / f"{s.name}.csv")
         df.to_csv(paths[-1], index=False)
