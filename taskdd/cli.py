@@ -158,7 +158,7 @@ def _distill_parser(sub) -> None:
     src = d.add_mutually_exclusive_group(required=True)
     src.add_argument("--data", nargs="+", metavar="CSV", help="one CSV file per source")
     src.add_argument("--summaries", nargs="+", metavar="FILE",
-                     help="one `taskdd summarize` file per source instead of rows (needs --structure and --noise)")
+                     help="one `taskdd summarize` file per source instead of rows (needs --structure)")
     d.add_argument("--id-col", help="column naming the sequence (patient) id (required with --data)")
     d.add_argument("--time-col",
                    help="column giving each visit's time (numbers or dates); rows are placed on a time grid")

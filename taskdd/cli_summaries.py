@@ -15,7 +15,8 @@ def distill_from_summaries(args, threads: int) -> int:
     from taskdd.tasks.dbn.summary_distill import distill_summaries
     summary = distill_summaries(args.summaries, budget=args.budget, out=args.out, structure=args.structure,
                                 noise=args.noise, steps=args.steps, lr=args.lr, seed=args.seed, device=args.device,
-                                method=args.method, quiet=args.quiet, standardize=not args.no_standardize)
+                                method=args.method, quiet=args.quiet, standardize=not args.no_standardize,
+                                noise_per=args.noise_per)
     run = Path(args.out) / "run.json"
     write_json(run, {**json.loads(run.read_text()), "torch_threads": threads})
     for k, v in summary["source_ll"].items():

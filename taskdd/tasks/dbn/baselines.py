@@ -25,6 +25,7 @@ from taskdd.errors import ConfigError, DataError
 from taskdd.tasks.dbn import DBNStructure, LinearGaussianDBN, fit_dbn
 from taskdd.tasks.dbn.likelihood import state_space
 from taskdd.tasks.dbn.noise import NoiseSpec, noise_per_source
+from taskdd.tasks.dbn.site import SiteSummary, observed_moments, sample_summary
 from taskdd.tasks.dbn.summary_likelihood import split_log_likelihood, split_rows
 
 __all__ = ["sub", "full_clean", "direct_fit", "impute", "estimate_noise", "fit_with_noise"]
@@ -83,7 +84,7 @@ def _marginal_fit(structure: DBNStructure, sources: Sources, noise: list | None,
     src = [s.to(dtype=torch.float64) for s in sources]
     n_total = sum(len(s) for s in src)
     if init is None:
-        init = impute(structure, Sources(src))
+        init = impute(structure, Sources([_rows_for_start(s) for s in src]))
     theta = [t.detach().to(torch.float64).clone().requires_grad_(True) for t in _pack(init.to(dtype=torch.float64))]
     log_noise = None
     if noise is None:
@@ -94,7 +95,7 @@ def _marginal_fit(structure: DBNStructure, sources: Sources, noise: list | None,
 
     # each source split once by observation pattern: frequent patterns scored from their summaries,
     # rare ones row by row (:mod:`taskdd.tasks.dbn.summary_likelihood`)
-    splits = [split_rows(s.values, s.mask) for s in src]
+    splits = [s.as_split() if isinstance(s, SiteSummary) else split_rows(s.values, s.mask) for s in src]
 
     def closure():
         opt.zero_grad()
@@ -112,6 +113,25 @@ def _marginal_fit(structure: DBNStructure, sources: Sources, noise: list | None,
         return fitted, None if log_noise is None else log_noise.detach().exp().expand(len(src), structure.d).clone()
 
 
+def _rows_for_start(s: Source | SiteSummary) -> Source:
+    """The rows of ``s``, or (site summaries) 500 seeded draws from its patterns' Gaussians: the
+    :func:`impute` warm start of a marginal fit only."""
+    if not isinstance(s, SiteSummary):
+        return s
+    values, mask = sample_summary(s.summary, 500, torch.Generator().manual_seed(0))
+    return Source(values, mask, s.variables, s.name)
+
+
+def _observed_var(s: Source | SiteSummary) -> tuple[Tensor, Tensor]:
+    """Per variable: observed cells and their (n-1) variance in one source, ``[d]`` each (CPU)."""
+    if isinstance(s, SiteSummary):
+        cnt, _, m2 = observed_moments([s.summary])
+        return cnt.cpu(), m2.cpu() / (cnt.cpu() - 1).clamp(min=1)
+    cnt = s.mask.sum((0, 1)).cpu()
+    mean = (s.values * s.mask).sum((0, 1)).cpu() / cnt.clamp(min=1)
+    return cnt, (((s.values.cpu() - mean) ** 2) * s.mask.cpu()).sum((0, 1)) / (cnt - 1).clamp(min=1)
+
+
 def _initial_log_noise(src: list[Source], per: str, noise_init: float | None) -> Tensor:
     """Starting log std devs: ``log(noise_init)``, or (None) 0.3 x each variable's observed std
     in each source (averaged over what the shape pools)."""
@@ -122,9 +142,7 @@ def _initial_log_noise(src: list[Source], per: str, noise_init: float | None) ->
     sd = torch.ones(K, d, dtype=torch.float64)
     seen = torch.zeros(K, d, dtype=torch.bool)
     for k, s in enumerate(src):
-        cnt = s.mask.sum((0, 1)).cpu()
-        mean = (s.values * s.mask).sum((0, 1)).cpu() / cnt.clamp(min=1)
-        var = (((s.values.cpu() - mean) ** 2) * s.mask.cpu()).sum((0, 1)) / (cnt - 1).clamp(min=1)
+        cnt, var = _observed_var(s)
         seen[k] = cnt > 1
         sd[k] = torch.where(seen[k] & (var > 0), var.sqrt(), sd[k])
     pooled = {"source": lambda: ((sd * seen).sum(1) / seen.sum(1).clamp(min=1))[:, None],
@@ -178,7 +196,8 @@ def fit_with_noise(structure: DBNStructure, sources: Sources, *, per: str = "sou
     if per == "source":
         return model, {n: float(z[0]) for n, z in zip(sources.names, noise)}
     if per == "source_variable":
-        seen = torch.stack([s.mask.any(0).any(0).cpu() for s in sources])
+        seen = torch.stack([(s.mask_any if isinstance(s, SiteSummary) else s.mask.any(0).any(0)).cpu()
+                            for s in sources])
         fill = (noise * seen).sum(0) / seen.sum(0).clamp(min=1)
         noise = torch.where(seen, noise, fill)
     return model, {n: z.clone() for n, z in zip(sources.names, noise)}

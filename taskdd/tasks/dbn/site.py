@@ -5,8 +5,9 @@
 :class:`SiteSummaries` is several over one variable set, the stand-in for
 :class:`~taskdd.data.Sources` that :class:`~taskdd.tasks.dbn.task.DBNLikelihoodTask` accepts.
 What works from summaries alone: the exact score, standardisation (:func:`site_scaling`),
-the starting set (:func:`sample_summary`: draws from each pattern's Gaussian). What needs rows
-or must be given: structure learning and observation-noise estimation.
+the starting set (:func:`sample_summary`: draws from each pattern's Gaussian), the direct fit and
+observation-noise estimation (:mod:`taskdd.tasks.dbn.baselines`). What needs rows, so must be
+given: the structure (structure learning).
 """
 
 from __future__ import annotations

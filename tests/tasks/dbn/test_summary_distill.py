@@ -11,7 +11,10 @@ from data_gen.dbn import make_sources, random_dbn
 from taskdd import distill
 from taskdd.cli import main
 from taskdd.data import Sources
+from taskdd.tasks.dbn import baselines
 from taskdd.tasks.dbn.panel import align_panel
+from taskdd.tasks.dbn.site import SiteSummaries, site_scaling
+from taskdd.tasks.dbn.site_file import load_summary
 from taskdd.tasks.dbn.scaling import Scaling
 from taskdd.tasks.dbn.task import DBNLikelihoodTask
 from taskdd.tasks.dbn.user_data import read_frames, read_structure, structure_to_json
@@ -65,14 +68,42 @@ def test_distilling_summaries_gives_the_distilled_set_of_the_rows(sites, tmp_pat
     vals = got[variables].to_numpy().reshape(want.shape)
     assert np.allclose(vals, want.numpy(), rtol=1e-7, atol=1e-8)
     res = pd.read_csv(tmp_path / "results.csv")
-    ll = res[res.metric == "source_ll_standard_units"].value.item()
+    ll = res[(res.metric == "source_ll_standard_units") & (res.method == "distilled_exact")].value.item()
+    assert set(res.method) == {"distilled_exact", "direct_fit"}
     assert ll == pytest.approx(want_ll, rel=1e-9)
     run = json.loads((tmp_path / "run.json").read_text())
     assert run["from"] == "summaries" and run["structure_how"] == "given"
 
 
-def test_summaries_without_structure_or_noise_are_refused_clearly(sites, tmp_path, capsys):
+def test_summaries_without_structure_are_refused_clearly(sites, tmp_path, capsys):
     d, _, summaries = sites
     rc = main(["distill", "--summaries", *map(str, summaries), "--noise", "0.3", "--budget", "4", "--out",
                str(tmp_path)])
-    assert rc == 2 and "needs --structure FILE and --noise SIGMA" in capsys.readouterr().err
+    assert rc == 2 and "needs --structure FILE" in capsys.readouterr().err
+
+
+def standard_sites_and_rows(d, paths, summaries):
+    given = read_structure(d / "structure.json")
+    sites = SiteSummaries([load_summary(p) for p in summaries]).reorder(given.variables)
+    sites = SiteSummaries([s.standardized(site_scaling(sites)) for s in sites])
+    panel = align_panel(read_frames(paths), "pid", "visit")
+    rows = Sources([s.reorder(given.variables) for s in panel.sources]).to(dtype=torch.float64)
+    return given, sites, Scaling.fit(rows).sources(rows)
+
+
+def test_direct_fit_from_summaries_equals_the_one_from_rows(sites):
+    given, summ, rows = standard_sites_and_rows(*sites)
+    noise = {n: 0.3 for n in rows.names}
+    start = baselines.impute(given, rows)
+    a = baselines.direct_fit(given, summ, obs_noise=noise, init=start).parameters_dict()
+    b = baselines.direct_fit(given, rows, obs_noise=noise, init=start).parameters_dict()
+    for k in a:
+        assert torch.allclose(a[k], b[k], rtol=1e-6, atol=1e-7), k
+
+
+def test_noise_estimated_from_summaries_matches_the_rows(sites):
+    given, summ, rows = standard_sites_and_rows(*sites)
+    _, from_summaries = baselines.fit_with_noise(given, summ)
+    _, from_rows = baselines.fit_with_noise(given, rows)
+    for n in rows.names:
+        assert from_summaries[n] == pytest.approx(from_rows[n], rel=1e-3)
