@@ -1,5 +1,5 @@
-"""The ``taskdd`` command: ``info``, ``run CASE``, ``distill``, ``evaluate``, ``sweep``. Errors become
-one line and exit code 2.
+"""The ``taskdd`` command: ``info``, ``run CASE``, ``distill``, ``evaluate``, ``summarize``, ``sweep``.
+Errors become one line and exit code 2.
 
 Threads: ``run``, ``distill`` and ``sweep`` set torch's CPU thread count (per process; a sweep's
 per worker) from ``--threads N``, else the environment variable ``TASKDD_THREADS``, else 1: the
@@ -15,6 +15,7 @@ import os
 import sys
 from typing import Sequence
 
+from taskdd.cli_summaries import add_summarize_parser, distill_from_summaries
 from taskdd.errors import ConfigError, TaskddError
 
 __all__ = ["main", "build_parser", "THREADS_ENV"]
@@ -81,6 +82,10 @@ def _cmd_distill(args) -> int:
     threads = _use_threads(args)
     if args.task != "dbn":
         raise ConfigError(f"taskdd distill reads CSV sequence data for the 'dbn' task only, got --task {args.task!r}")
+    if args.summaries:
+        return distill_from_summaries(args, threads)
+    if not (args.id_col and args.time_col):
+        raise ConfigError("--data needs --id-col and --time-col")
     summary = distill_csv(args.data, id_col=args.id_col, time_col=args.time_col, budget=args.budget, out=args.out,
                           structure=args.structure, noise=args.noise, steps=args.steps, lr=args.lr, seed=args.seed,
                           device=args.device, method=args.method, checkpoint_every=args.checkpoint_every,
@@ -150,9 +155,12 @@ def _distill_parser(sub) -> None:
     """The ``distill`` subcommand's arguments."""
     d = sub.add_parser("distill", help="distil your own CSV sources (NaN = missing) for a DBN")
     d.add_argument("--task", default="dbn", help="task (dbn)")
-    d.add_argument("--data", nargs="+", required=True, metavar="CSV", help="one CSV file per source")
-    d.add_argument("--id-col", required=True, help="column naming the sequence (patient) id")
-    d.add_argument("--time-col", required=True,
+    src = d.add_mutually_exclusive_group(required=True)
+    src.add_argument("--data", nargs="+", metavar="CSV", help="one CSV file per source")
+    src.add_argument("--summaries", nargs="+", metavar="FILE",
+                     help="one `taskdd summarize` file per source instead of rows (needs --structure)")
+    d.add_argument("--id-col", help="column naming the sequence (patient) id (required with --data)")
+    d.add_argument("--time-col",
                    help="column giving each visit's time (numbers or dates); rows are placed on a time grid")
     d.add_argument("--time-step", type=float, metavar="STEP",
                    help="time-grid step in the time column's units, days for dates (default: inferred; "
@@ -209,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _distill_parser(sub)
     _evaluate_parser(sub)
+    add_summarize_parser(sub, _threads_option, _use_threads)
 
     s = sub.add_parser("sweep", help="run a case over a grid of settings and seeds, in parallel")
     s.add_argument("case")

@@ -14,8 +14,6 @@ import itertools
 import logging
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -23,6 +21,7 @@ import pandas as pd
 
 from taskdd.cases import run_case
 from taskdd.overrides import field_type, field_types, parse_overrides
+from taskdd.parallel import map_jobs
 from taskdd.errors import ConfigError
 from taskdd.registry import get_case
 from taskdd.results import RESULT_COLUMNS, atomic_write, ensure_out_dir, versions, write_json
@@ -71,28 +70,6 @@ def _run_job(job: dict[str, Any]) -> list[dict]:
     return frame.to_dict("records")
 
 
-def _run_local(jobs: list[dict], workers: int) -> list[list[dict]]:
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        return list(pool.map(_run_job, jobs))
-
-
-def _run_ray(jobs: list[dict], workers: int, address: str | None) -> list[list[dict]]:
-    try:
-        import ray
-    except ImportError:
-        raise ConfigError("engine 'ray' needs the ray extra: pip install 'taskdd[ray]'") from None
-    started = not ray.is_initialized()
-    if started:
-        kw = {"address": address} if address else {"num_cpus": workers}
-        ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False, **kw)
-    try:
-        remote = ray.remote(num_cpus=1)(_run_job)
-        return ray.get([remote.remote(j) for j in jobs])
-    finally:
-        if started:
-            ray.shutdown()
-
-
 def sweep(case: str, *, out: str | os.PathLike, seeds: int = 1, grid: Sequence[str] = (), engine: str = "local",
           quick: bool = False, device: str = "cpu", base_seed: int = 0, workers: int | None = None,
           address: str | None = None, threads: int = 1) -> pd.DataFrame:
@@ -120,7 +97,8 @@ def sweep(case: str, *, out: str | os.PathLike, seeds: int = 1, grid: Sequence[s
     workers = workers or min(len(jobs), os.cpu_count() or 1)
     t0 = time.time()
     log.info("sweep %s: %d runs on engine %s with %d workers", case, len(jobs), engine, workers)
-    chunks = _run_local(jobs, workers) if engine == "local" else _run_ray(jobs, workers, address)
+    chunks = map_jobs(_run_job, jobs, engine="process" if engine == "local" else engine, workers=workers,
+                      address=address)
     frame = pd.DataFrame([r for rows in chunks for r in rows], columns=RESULT_COLUMNS)
     frame = frame.sort_values(["case", "method", "budget", "seed", "metric"], kind="stable", na_position="first")
     with atomic_write(Path(root) / "results.csv") as f:

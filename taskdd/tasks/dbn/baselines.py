@@ -23,7 +23,10 @@ from torch import Tensor
 from taskdd.data import Source, Sources
 from taskdd.errors import ConfigError, DataError
 from taskdd.tasks.dbn import DBNStructure, LinearGaussianDBN, fit_dbn
+from taskdd.tasks.dbn.likelihood import state_space
 from taskdd.tasks.dbn.noise import NoiseSpec, noise_per_source
+from taskdd.tasks.dbn.site import SiteSummary, observed_moments, sample_summary
+from taskdd.tasks.dbn.summary_likelihood import split_log_likelihood, split_rows
 
 __all__ = ["sub", "full_clean", "direct_fit", "impute", "estimate_noise", "fit_with_noise"]
 
@@ -81,7 +84,7 @@ def _marginal_fit(structure: DBNStructure, sources: Sources, noise: list | None,
     src = [s.to(dtype=torch.float64) for s in sources]
     n_total = sum(len(s) for s in src)
     if init is None:
-        init = impute(structure, Sources(src))
+        init = impute(structure, Sources([_rows_for_start(s) for s in src]))
     theta = [t.detach().to(torch.float64).clone().requires_grad_(True) for t in _pack(init.to(dtype=torch.float64))]
     log_noise = None
     if noise is None:
@@ -90,23 +93,16 @@ def _marginal_fit(structure: DBNStructure, sources: Sources, noise: list | None,
                             tolerance_grad=tol if tol_grad is None else tol_grad, tolerance_change=tol,
                             history_size=50, line_search_fn="strong_wolfe")
 
-    # learned noise: when masks vary within a source, all sources go through one filter call (each
-    # sequence with its source's noise row); when each source has one mask, one call per source
-    # shares its covariances
-    joint = log_noise is not None and not all(bool((s.mask == s.mask[:1]).all()) for s in src)
-    if joint:
-        values, mask = torch.cat([s.values for s in src]), torch.cat([s.mask for s in src])
-        row = torch.repeat_interleave(torch.arange(len(src)), torch.tensor([len(s) for s in src])).to(values.device)
+    # each source split once by observation pattern: frequent patterns scored from their summaries,
+    # rare ones row by row (:mod:`taskdd.tasks.dbn.summary_likelihood`)
+    splits = [s.as_split() if isinstance(s, SiteSummary) else split_rows(s.values, s.mask) for s in src]
 
     def closure():
         opt.zero_grad()
-        m = _unpack(structure, theta)
-        if joint:
-            rows = log_noise.exp().expand(len(src), structure.d).to(values.device)[row]
-            nll = -m.log_likelihood(values, mask, obs_noise=rows).sum() / n_total
-        else:
-            nz = noise if log_noise is None else log_noise.exp().expand(len(src), structure.d).unbind(0)
-            nll = -sum(m.log_likelihood(s.values, s.mask, obs_noise=z).sum() for s, z in zip(src, nz)) / n_total
+        ss = state_space(_unpack(structure, theta).parameters_dict())
+        nz = noise if log_noise is None else log_noise.exp().expand(len(src), structure.d).unbind(0)
+        nll = -sum(split_log_likelihood(ss, sp, torch.as_tensor(z, dtype=torch.float64, device=sp.summary.masks.device)
+                                        .square().expand(structure.d)) for sp, z in zip(splits, nz)) / n_total
         nll.backward()
         return nll
 
@@ -115,6 +111,25 @@ def _marginal_fit(structure: DBNStructure, sources: Sources, noise: list | None,
     with torch.no_grad():
         fitted = _unpack(structure, [t.detach() for t in theta]).to(dtype=sources.dtype)
         return fitted, None if log_noise is None else log_noise.detach().exp().expand(len(src), structure.d).clone()
+
+
+def _rows_for_start(s: Source | SiteSummary) -> Source:
+    """The rows of ``s``, or (site summaries) 500 seeded draws from its patterns' Gaussians: the
+    :func:`impute` warm start of a marginal fit only."""
+    if not isinstance(s, SiteSummary):
+        return s
+    values, mask = sample_summary(s.summary, 500, torch.Generator().manual_seed(0))
+    return Source(values, mask, s.variables, s.name)
+
+
+def _observed_var(s: Source | SiteSummary) -> tuple[Tensor, Tensor]:
+    """Per variable: observed cells and their (n-1) variance in one source, ``[d]`` each (CPU)."""
+    if isinstance(s, SiteSummary):
+        cnt, _, m2 = observed_moments([s.summary])
+        return cnt.cpu(), m2.cpu() / (cnt.cpu() - 1).clamp(min=1)
+    cnt = s.mask.sum((0, 1)).cpu()
+    mean = (s.values * s.mask).sum((0, 1)).cpu() / cnt.clamp(min=1)
+    return cnt, (((s.values.cpu() - mean) ** 2) * s.mask.cpu()).sum((0, 1)) / (cnt - 1).clamp(min=1)
 
 
 def _initial_log_noise(src: list[Source], per: str, noise_init: float | None) -> Tensor:
@@ -127,9 +142,7 @@ def _initial_log_noise(src: list[Source], per: str, noise_init: float | None) ->
     sd = torch.ones(K, d, dtype=torch.float64)
     seen = torch.zeros(K, d, dtype=torch.bool)
     for k, s in enumerate(src):
-        cnt = s.mask.sum((0, 1)).cpu()
-        mean = (s.values * s.mask).sum((0, 1)).cpu() / cnt.clamp(min=1)
-        var = (((s.values.cpu() - mean) ** 2) * s.mask.cpu()).sum((0, 1)) / (cnt - 1).clamp(min=1)
+        cnt, var = _observed_var(s)
         seen[k] = cnt > 1
         sd[k] = torch.where(seen[k] & (var > 0), var.sqrt(), sd[k])
     pooled = {"source": lambda: ((sd * seen).sum(1) / seen.sum(1).clamp(min=1))[:, None],
@@ -183,7 +196,8 @@ def fit_with_noise(structure: DBNStructure, sources: Sources, *, per: str = "sou
     if per == "source":
         return model, {n: float(z[0]) for n, z in zip(sources.names, noise)}
     if per == "source_variable":
-        seen = torch.stack([s.mask.any(0).any(0).cpu() for s in sources])
+        seen = torch.stack([(s.mask_any if isinstance(s, SiteSummary) else s.mask.any(0).any(0)).cpu()
+                            for s in sources])
         fill = (noise * seen).sum(0) / seen.sum(0).clamp(min=1)
         noise = torch.where(seen, noise, fill)
     return model, {n: z.clone() for n, z in zip(sources.names, noise)}

@@ -60,19 +60,24 @@ class Scaling:
         vals = torch.cat([s.values.reshape(-1, sources.d) for s in sources]).double()
         mask = torch.cat([s.mask.reshape(-1, sources.d) for s in sources])
         cnt = mask.sum(0)
-        few = [f"{v!r} ({int(c)})" for v, c in zip(sources.variables, cnt.tolist()) if c < 2]
+        mean = (vals * mask).sum(0) / cnt
+        return cls.from_moments(sources.variables, cnt, mean, (((vals - mean) ** 2) * mask).sum(0))
+
+    @classmethod
+    def from_moments(cls, variables: Sequence[str], cnt: Tensor, mean: Tensor, m2: Tensor) -> "Scaling":
+        """From each variable's observed-cell count, mean and sum of squared deviations ``[d]``
+        (std = sqrt(m2 / (cnt - 1))); the checks of :meth:`fit`."""
+        few = [f"{v!r} ({int(c)})" for v, c in zip(variables, cnt.tolist()) if c < 2]
         if few:
             raise DataError(f"variables {', '.join(few)} are observed in fewer than 2 cells over all sources; "
                             "each variable needs at least 2 observed values (drop the column or add data)")
-        mean = (vals * mask).sum(0) / cnt
-        var = (((vals - mean) ** 2) * mask).sum(0) / (cnt - 1)
-        std = var.sqrt()
-        flat = [f"{v!r} (always {float(m):g})" for v, m, s in zip(sources.variables, mean, std)
+        std = (m2 / (cnt - 1)).sqrt()
+        flat = [f"{v!r} (always {float(m):g})" for v, m, s in zip(variables, mean, std)
                 if not s > 1e-12 * max(1.0, abs(float(m)))]
         if flat:
             raise DataError(f"variables {', '.join(flat)} have zero spread over their observed cells; "
                             "a constant carries no information for the DBN (drop the column)")
-        return cls(tuple(sources.variables), mean, std)
+        return cls(tuple(variables), mean, std)
 
     def _stats(self, like: Tensor) -> tuple[Tensor, Tensor]:
         if like.shape[-1] != len(self.variables):

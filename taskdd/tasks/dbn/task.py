@@ -6,8 +6,12 @@ least squares) on the whole synthetic set — or pgmpy's ``LinearGaussianBayesia
 black box (``learner="pgmpy"``, zeroth-order only). Score: mean per-sequence marginal
 log-likelihood of the real sources under the fitted DBN, with each source's observation noise;
 ``score_on="others"`` (the paper) scores the sources other than the part being updated, ``"all"``
-every source. Evaluate: mean per-sequence log-likelihood of clean test sequences, plus parameter
-error against the ground truth when known.
+every source. The score is exact either way it is computed (``score_by``): per observation
+pattern from the pattern's count, mean and scatter (:mod:`taskdd.tasks.dbn.summary_likelihood`,
+cost independent of the number of sequences) or row by row (Kalman filter); ``"auto"`` picks the
+cheaper per pattern. Sources may be rows (``Sources``) or site summaries
+(:class:`taskdd.tasks.dbn.site.SiteSummaries`). Evaluate: mean per-sequence log-likelihood of
+clean test sequences, plus parameter error against the ground truth when known.
 """
 
 from __future__ import annotations
@@ -25,7 +29,11 @@ from taskdd.synthetic import SyntheticSet
 from taskdd.task import Task
 from taskdd.tasks.dbn.model import LinearGaussianDBN
 from taskdd.tasks.dbn.noise import NoiseSpec, check_obs_noise, noise_per_source, noise_to_json
+from taskdd.tasks.dbn.likelihood import state_space
+from taskdd.tasks.dbn.site import SiteSummaries, SiteSummary, observed_moments, sample_summary
 from taskdd.tasks.dbn.structure import DBNStructure
+from taskdd.tasks.dbn.summaries import summarize
+from taskdd.tasks.dbn.summary_likelihood import SplitData, split_log_likelihood, split_rows
 
 __all__ = ["DBNLikelihoodTask", "smallest_ipc", "mean_test_ll", "parameter_error"]
 
@@ -96,6 +104,9 @@ class DBNLikelihoodTask(Task):
     fill_noise: float = 0.1
     learner: Literal["own", "pgmpy"] = "own"
     truth: LinearGaussianDBN | None = field(default=None, repr=False)
+    score_by: Literal["auto", "summaries", "rows"] = "auto"
+    init: Literal["auto", "rows", "summaries"] = "auto"
+    _splits: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self):
         if not isinstance(self.structure, DBNStructure):
@@ -104,6 +115,10 @@ class DBNLikelihoodTask(Task):
             raise ConfigError(f"score_on must be 'others' or 'all', got {self.score_on!r}")
         if self.learner not in ("own", "pgmpy"):
             raise ConfigError(f"learner must be 'own' or 'pgmpy', got {self.learner!r}")
+        if self.score_by not in ("auto", "summaries", "rows"):
+            raise ConfigError(f"score_by must be 'auto', 'summaries' or 'rows', got {self.score_by!r}")
+        if self.init not in ("auto", "rows", "summaries"):
+            raise ConfigError(f"init must be 'auto', 'rows' or 'summaries', got {self.init!r}")
         _check_noise_spec(self.obs_noise, self.structure.d)
         if not self.ridge >= 0 or not self.fill_noise >= 0:
             raise ConfigError(f"ridge and fill_noise must be >= 0, got {self.ridge!r}, {self.fill_noise!r}")
@@ -112,12 +127,16 @@ class DBNLikelihoodTask(Task):
     def config(self) -> dict:
         return {"variables": list(self.structure.variables), "intra": self.structure.intra,
                 "inter": self.structure.inter, "score_on": self.score_on, "obs_noise": noise_to_json(self.obs_noise),
-                "ridge": self.ridge, "fill_noise": self.fill_noise, "learner": self.learner}
+                "ridge": self.ridge, "fill_noise": self.fill_noise, "learner": self.learner,
+                "score_by": self.score_by, "init": self.init}
 
     # --- checks ----------------------------------------------------------------------------
     def validate(self, sources: Sources, budget: int) -> None:
-        if not isinstance(sources, Sources):
-            raise DataError(f"the dbn task takes taskdd.Sources, got {type(sources).__name__}")
+        if not isinstance(sources, (Sources, SiteSummaries)):
+            raise DataError(f"the dbn task takes taskdd.Sources or SiteSummaries, got {type(sources).__name__}")
+        if self.init == "rows" and isinstance(sources, SiteSummaries):
+            raise ConfigError("init='rows' copies real rows, but site summaries have none; use init='summaries' "
+                              "(draws from each observation pattern's Gaussian) or 'auto'")
         if set(sources.variables) != set(self.structure.variables):
             extra = sorted(set(sources.variables) - set(self.structure.variables))
             lacking = sorted(set(self.structure.variables) - set(sources.variables))
@@ -141,14 +160,19 @@ class DBNLikelihoodTask(Task):
             raise ConfigError(f"budget (ipc) {budget} is too small for the fit: with {len(sources)} parts the "
                               f"first-slice regressions need ipc >= {low}")
 
-    def _ordered(self, sources: Sources) -> Sources:
+    def _ordered(self, sources):
         if sources.variables == self.structure.variables:
             return sources
-        return Sources([s.reorder(self.structure.variables) for s in sources])
+        return type(sources)([s.reorder(self.structure.variables) for s in sources])
 
     # --- the four methods ------------------------------------------------------------------
-    def init_synthetic(self, sources: Sources, budget: int, generator: torch.Generator) -> SyntheticSet:
+    def init_synthetic(self, sources: Sources | SiteSummaries, budget: int, generator: torch.Generator) -> SyntheticSet:
+        """Part j: ``budget`` rows of source j (``init="rows"``; the default for Sources) or draws
+        from its pattern summaries (``"summaries"``; the default for SiteSummaries), hidden
+        entries filled with the other sources' observed mean plus ``fill_noise`` x std noise."""
         sources = self._ordered(sources)
+        if self.init == "summaries" or isinstance(sources, SiteSummaries):
+            return self._init_from_summaries(sources, budget, generator)
         parts = []
         for j, s in enumerate(sources):
             others = [o for i, o in enumerate(sources) if i != j] or [s]
@@ -161,6 +185,19 @@ class DBNLikelihoodTask(Task):
             noise = torch.randn(vals.shape, generator=generator, dtype=vals.dtype).to(vals.device)
             fill = mean + self.fill_noise * var.sqrt() * noise
             parts.append({"values": torch.where(mask, vals, fill)})
+        return SyntheticSet(parts, learnable=["values"], part_names=sources.names,
+                            meta={"variables": list(self.structure.variables)})
+
+    def _init_from_summaries(self, sources, budget: int, generator: torch.Generator) -> SyntheticSet:
+        summaries = [s.summary if isinstance(s, SiteSummary) else summarize(s.values, s.mask) for s in sources]
+        dtype = sources.dtype
+        parts = []
+        for j, sm in enumerate(summaries):
+            cnt, mean, m2 = observed_moments([o for i, o in enumerate(summaries) if i != j] or [sm])
+            vals, mask = sample_summary(sm, budget, generator)
+            noise = torch.randn(vals.shape, generator=generator, dtype=torch.float64)
+            fill = mean.cpu() + self.fill_noise * (m2.cpu() / cnt.cpu().clamp(min=1)).sqrt() * noise
+            parts.append({"values": torch.where(mask, vals, fill).to(sources.device, dtype)})
         return SyntheticSet(parts, learnable=["values"], part_names=sources.names,
                             meta={"variables": list(self.structure.variables)})
 
@@ -178,8 +215,28 @@ class DBNLikelihoodTask(Task):
         noise = noise_per_source(self.obs_noise, sources, self.structure.d)
         use = [i for i in range(len(sources))
                if self.score_on == "all" or part is None or len(sources) == 1 or i != part]
-        total = sum(model.log_likelihood(sources[i].values, sources[i].mask, obs_noise=noise[i]).sum() for i in use)
-        return total / sum(len(sources[i]) for i in use)
+        if self.score_by == "rows" and isinstance(sources, Sources):
+            total = sum(model.log_likelihood(sources[i].values, sources[i].mask, obs_noise=noise[i]).sum()
+                        for i in use)
+            return total / sum(len(sources[i]) for i in use)
+        ss = state_space(model.parameters_dict())
+        splits = [self._split(sources[i]) for i in use]
+        total = sum(split_log_likelihood(ss, sp, torch.as_tensor(noise[i], dtype=model.dtype, device=model.device)
+                                         .square().expand(self.structure.d)) for i, sp in zip(use, splits))
+        return total / sum(sp.n for sp in splits)
+
+    def _split(self, source) -> SplitData:
+        """``source`` (rows or a site summary) split by pattern for the score, computed once per
+        source object."""
+        hit = self._splits.get(id(source))
+        if hit is None or hit[0] is not source:
+            split = source.as_split() if hasattr(source, "as_split") else \
+                split_rows(source.values, source.mask, rule={"auto": "auto", "summaries": "summary"}.get(
+                    self.score_by, "rows"))
+            if len(self._splits) >= 64:  # sources moved by many distill calls: keep the cache small
+                self._splits.clear()
+            hit = self._splits[id(source)] = (source, split)
+        return hit[1]
 
     def evaluate(self, synthetic: SyntheticSet, test: Source, *, generator=None) -> dict[str, float]:
         with torch.no_grad():
