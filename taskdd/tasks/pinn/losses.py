@@ -6,7 +6,9 @@ output) and parameters ``[E, P]`` of ``E`` networks and returns ``[E]`` mean squ
 :class:`LossTerms` evaluates all three with one forward pass through the networks (collocation,
 boundary and data points stacked). A family that uses ``u_x`` gets ``u_x, u_xx`` from
 :func:`derivatives_autograd` instead of the explicit pass; at Neumann edges the boundary term
-compares ``u_x`` (by autograd) with the family's boundary data.
+compares ``u_x`` (by autograd) with the family's boundary data. With a
+:class:`~taskdd.tasks.pinn.coef.CoefMLP` (the inverse problem) each network's residual uses its own
+learned coefficient.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from taskdd.errors import DataError
+from taskdd.errors import ConfigError, DataError
 from taskdd.nets import MLP
+from taskdd.tasks.pinn.coef import CoefFamily, CoefMLP
 from taskdd.tasks.pinn.problems import Collocation, PDEFamily
 
 __all__ = ["LossWeights", "LossTerms", "data_misfit", "stack_inputs", "derivatives_autograd"]
@@ -64,8 +67,10 @@ class LossTerms:
     from one pass: ``terms(params [E, P]) -> (misfit, pde, bc)``, each ``[E]`` (misfit zero when
     ``n = 0``). The stacked inputs are built once, so a training loop reuses them every step."""
 
-    def __init__(self, spec: MLP, problem: PDEFamily, colloc: Collocation, x: Tensor, alpha: Tensor,
+    def __init__(self, spec: MLP | CoefMLP, problem: PDEFamily, colloc: Collocation, x: Tensor, alpha: Tensor,
                  y: Tensor):
+        if isinstance(spec, CoefMLP) and not isinstance(problem, CoefFamily):
+            raise ConfigError(f"networks with a learned coefficient need a CoefFamily, got {problem!r}")
         self.spec, self.problem, self.y = spec, problem, y
         self.n_interior, self.n_boundary = colloc.interior.shape[0], colloc.boundary.shape[0]
         self.x_interior = colloc.interior[:, 0]
@@ -85,7 +90,11 @@ class LossTerms:
             u_x = None
         if self.neumann is not None:
             u_bc = torch.where(self.neumann, derivatives_autograd(self.spec, params, self.boundary)[1], u_bc)
-        pde = (self.problem.residual(self.x_interior, u_in, u_xx, u_x) ** 2).mean(-1)
+        if isinstance(self.spec, CoefMLP):
+            r = self.problem.residual_with(self.spec.coef(params)[:, None], self.x_interior, u_in, u_xx, u_x)
+        else:
+            r = self.problem.residual(self.x_interior, u_in, u_xx, u_x)
+        pde = (r**2).mean(-1)
         bc = ((u_bc - self.boundary_u) ** 2).mean(-1)
         misfit = ((u_data - self.y) ** 2).mean(-1) if self.y.shape[0] else torch.zeros_like(bc)
         return misfit, pde, bc
