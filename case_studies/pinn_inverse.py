@@ -119,9 +119,12 @@ def _figures(cfg: Config, ctx: RunContext, units: dict, s: _Setting) -> None:
     ctx.save_figure(error_vs_alpha(alphas, errs, s.prob.train_range, s.prob.test_range,
                                    title=f"{cfg.pde}: error against alpha (budget {big} for sets)"), "error_vs_alpha")
     frame = ctx.results.frame()
-    for metric, label in (("coef", "learned coefficient k (true 1)"), ("coef_rel_err", "coefficient rel. error"),
-                          ("test_rel_l2", "OOD relative L2 error")):
-        ctx.save_figure(metric_vs_budget(frame, metric, ylabel=label, title=f"{cfg.pde}: {label} against budget"),
+    learned = ("distilled", "random_subset", "d_optimal", "all_data", "fullphys_learned_coef", "oracle")
+    for metric, label, methods in (("coef", "learned coefficient k", learned),
+                                   ("coef_rel_err", "coefficient rel. error", learned),
+                                   ("test_rel_l2", "OOD relative L2 error", None)):
+        title = f"{cfg.pde}: {label} against budget" + ("" if methods is None else " (wrong_coef: the prior)")
+        ctx.save_figure(metric_vs_budget(frame, metric, ylabel=label, methods=methods, title=title),
                         f"{metric}_vs_budget")
 
 
