@@ -140,7 +140,8 @@ def run(cfg: Config, ctx: RunContext) -> None:
         ctx.results.save(ctx.out / "results.csv")
         ctx.echo(f"seed {seed} done")
     for metric in METRICS:
-        ctx.report(f"\n{metric} (mean ± std over {cfg.seeds} seeds)\n{_table(ctx.results.frame(), metric).to_string()}")
+        table = _table(ctx.results.frame(), metric).to_string()
+        ctx.report(f"\n{metric} (mean ± std over {cfg.seeds} seeds)\n{table}")
 
 
 CASE = CaseStudy("pinn-inverse", Config, run,

@@ -29,6 +29,7 @@ import torch
 from torch import Tensor
 
 from taskdd.data import Samples
+from taskdd.device import make_generator
 from taskdd.errors import ConfigError
 from taskdd.registry import register_task
 from taskdd.synthetic import SyntheticSet
@@ -48,7 +49,7 @@ class InversePINNTask(PINNTask):
     initial coefficient (``learn_coef=True``) or its fixed one (False); coef_scale: the
     coefficient's step multiplier (:class:`~taskdd.tasks.pinn.coef.CoefMLP`)."""
 
-    pde: str = "poisson-k"
+    pde: str | CoefFamily = "poisson-k"
     coef: float = 2.0
     learn_coef: bool = True
     coef_scale: float = 10.0
@@ -81,21 +82,23 @@ class InversePINNTask(PINNTask):
     def evaluate(self, synthetic: SyntheticSet, test: Samples, *,
                  generator: torch.Generator | None = None) -> dict[str, float]:
         """The solution errors of :meth:`PINNTask.evaluate` and the coefficient's (module doc)."""
-        from taskdd.device import make_generator
         gen = generator if generator is not None else make_generator(0)
         x, alpha, y = (synthetic[k] for k in ("x", "alpha", "y"))
         model = self.train_networks(x, alpha, y, self.eval_models, gen)
         return {**split_rel_l2(model.predict, test), **self.coef_metrics(model)}
 
 
-def coef_sensitivity(family: CoefFamily, x: Tensor, alpha: Tensor, coef: float, *, rel_step: float = 1e-4) -> np.ndarray:
+def coef_sensitivity(family: CoefFamily, x: Tensor, alpha: Tensor, coef: float, *,
+                     rel_step: float = 1e-4) -> np.ndarray:
     """``du/dk [N]`` at ``x, alpha [N]`` and ``k = coef``, by a central difference of the family's
     ``coef_reference`` (step ``rel_step * coef``); ConfigError if the family has none."""
     if family.coef_reference is None:
-        raise ConfigError(f"PDE family {family.name!r} has no coef_reference(x, alpha, k): no sensitivity to design for")
+        raise ConfigError(f"PDE family {family.name!r} has no coef_reference(x, alpha, k): "
+                          "no sensitivity to design for")
     xd, ad = x.detach().cpu().double().numpy(), alpha.detach().cpu().double().numpy()
     h = rel_step * coef
-    return (np.asarray(family.coef_reference(xd, ad, k=coef + h)) - np.asarray(family.coef_reference(xd, ad, k=coef - h))) / (2 * h)
+    up, down = (np.asarray(family.coef_reference(xd, ad, k=coef + d)) for d in (h, -h))
+    return (up - down) / (2 * h)
 
 
 def d_optimal_subset(family: CoefFamily, sources: Samples, budget: int, nominal_coef: float) -> SyntheticSet:

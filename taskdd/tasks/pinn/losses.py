@@ -27,7 +27,8 @@ from taskdd.nets import MLP
 from taskdd.tasks.pinn.coef import CoefFamily, CoefMLP
 from taskdd.tasks.pinn.problems import Collocation, PDEFamily
 
-__all__ = ["DERIVATIVES", "general_path", "LossWeights", "LossTerms", "data_misfit", "stack_inputs", "derivatives_autograd"]
+__all__ = ["DERIVATIVES", "general_path", "LossWeights", "LossTerms", "data_misfit", "stack_inputs",
+           "derivatives_autograd"]
 
 
 def stack_inputs(x: Tensor, alpha: Tensor) -> Tensor:
