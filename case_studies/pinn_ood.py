@@ -247,8 +247,8 @@ def run(cfg: Config, ctx: RunContext) -> None:
 
 
 CASE = CaseStudy("pinn-ood", Config, run,
-                 quick={"seeds": 1, "budgets": (10,), "ablation_budgets": (10,), "steps": 30, "n_train": 60, "n_test_alphas": 4, "n_test_x": 21,
-                        "task.eval_models": 2, "task.eval_steps": 300, "grid_alphas": 9, "grid_x": 21,
+                 quick={"seeds": 1, "budgets": (10,), "ablation_budgets": (), "steps": 300, "n_test_alphas": 4,
+                        "n_test_x": 21, "task.eval_models": 2, "task.eval_steps": 1000, "grid_alphas": 9, "grid_x": 21,
                         "task.unroll": 10, "task.pool_size": 2},
                  description="PINN measurements distilled for out-of-distribution boundary conditions (Fig. 5)")
 

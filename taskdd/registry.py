@@ -29,6 +29,7 @@ _BUILTIN_TASKS: dict[str, str] = {
     "ridge": "taskdd.tasks.ridge",
     "dbn": "taskdd.tasks.dbn.task",
     "pinn": "taskdd.tasks.pinn.task",
+    "pinn-inverse": "taskdd.tasks.pinn.inverse",
     "classify-krr": "taskdd.tasks.classify.task",
     "classify-gm": "taskdd.tasks.classify.task",
     "classify-dm": "taskdd.tasks.classify.task",

@@ -26,14 +26,16 @@ def _dbn():
     return lambda: get_task("dbn", structure=truth.structure), prob.sources, prob.test, 3, {}
 
 
-def _pinn():
+def _pinn(name="pinn", pde="poisson"):
     # the pool's networks outlive the first run (lifetimes > its 2 + 4 x 3 inner steps), so a
     # reused task that is not reset starts the second run from the first run's pool
-    prob = make_pinn_problem("poisson", n_train=40, n_test_alphas=2, n_test_x=11, seed=0)
-    small = dict(width=8, depth=1, n_interior=16, n_boundary=4, score_interior=32, score_boundary=4, unroll=3,
-                 pool_size=2, warmup=2, lifetimes=(30, 40), eval_models=1, eval_steps=20,
-                 physics_range=prob.train_range, score_range=prob.alpha_range)
-    return lambda: get_task("pinn", **small), prob.train, prob.test, 5, {}
+    def make():
+        prob = make_pinn_problem(pde, n_train=40, n_test_alphas=2, n_test_x=11, seed=0)
+        small = dict(width=8, depth=1, n_interior=16, n_boundary=4, score_interior=32, score_boundary=4, unroll=3,
+                     pool_size=2, warmup=2, lifetimes=(30, 40), eval_models=1, eval_steps=20,
+                     physics_range=prob.train_range, score_range=prob.alpha_range)
+        return lambda: get_task(name, **small), prob.train, prob.test, 5, {}
+    return make
 
 
 def _classifier(name):
@@ -47,7 +49,7 @@ def _classifier(name):
     return make
 
 
-CASES = {"ridge": _ridge, "dbn": _dbn, "pinn": _pinn,
+CASES = {"ridge": _ridge, "dbn": _dbn, "pinn": _pinn(), "pinn-inverse": _pinn("pinn-inverse", "poisson-k"),
          **{n: _classifier(n) for n in ("classify-krr", "classify-gm", "classify-dm", "classify-unrolled")}}
 
 

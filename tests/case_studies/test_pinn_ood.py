@@ -8,12 +8,14 @@ from taskdd.errors import ConfigError
 
 METHODS = {"distilled", "distilled_alpha_in_range", "distilled_mlp", "random_subset", "all_data", "all_data_fullphys",
            "physics_only", "deepxde_all_data", "mlp_all_data", "zero", "alpha_agnostic"}
+# smaller than --quick (which runs 300 outer steps to show the effect): the suite checks the plumbing
+SMALL = ("steps=30", "n_train=60", "ablation_budgets=10", "task.eval_steps=300")
 FIGURES = ("solution", "error_vs_alpha", "alphas", "outer_loss", "test_rel_l2")
 
 
 @pytest.fixture(scope="module")
 def quick(quick_run):
-    return quick_run("pinn-ood")
+    return quick_run("pinn-ood", *SMALL)
 
 
 def test_quick_run_writes_every_method_metric_and_figure(quick, results):
@@ -41,7 +43,7 @@ def test_references_behave_as_the_physics_says(quick, results):
 
 
 @pytest.mark.parametrize("setting, message", [
-    ("pdes=heat", r"unknown pdes \['heat'\]; known pdes: poisson, nonlinear"),
+    ("pdes=heat", r"unknown pdes \['heat'\]; known pdes: poisson, nonlinear, poisson-k"),
     ("lr_schedule=step", r"lr_schedule must be one of \['constant', 'cosine'\], got 'step'"),
     ("task.pde=nonlinear", r"task.pde is set per PDE from pdes and the data; got 'nonlinear'"),
     ("task.learner=cnn", r"--set task.learner='cnn': accepted values are \['pinn', 'mlp'\]"),

@@ -1,12 +1,18 @@
 """Per-network losses of a stack of PINNs ``(x, alpha) -> u``: data misfit, PDE residual,
 boundary residual.
 
+Derivatives for the residual: the explicit pass (:meth:`~taskdd.nets.MLP.forward_d2`, tanh
+networks, ``u_xx`` only: the fast path) or the general one, :func:`derivatives_autograd` (nested
+reverse-mode autograd over the whole pool at once: any activation, ``u_x`` and ``u_xx``).
+
 Every function takes the architecture ``spec`` (a :class:`~taskdd.nets.MLP` with 2 inputs and 1
 output) and parameters ``[E, P]`` of ``E`` networks and returns ``[E]`` mean squared errors.
 :class:`LossTerms` evaluates all three with one forward pass through the networks (collocation,
 boundary and data points stacked). A family that uses ``u_x`` gets ``u_x, u_xx`` from
 :func:`derivatives_autograd` instead of the explicit pass; at Neumann edges the boundary term
-compares ``u_x`` (by autograd) with the family's boundary data.
+compares ``u_x`` (by autograd) with the family's boundary data. With a
+:class:`~taskdd.tasks.pinn.coef.CoefMLP` (the inverse problem) each network's residual uses its own
+learned coefficient.
 """
 
 from __future__ import annotations
@@ -16,11 +22,13 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from taskdd.errors import DataError
+from taskdd.errors import ConfigError, DataError
 from taskdd.nets import MLP
+from taskdd.tasks.pinn.coef import CoefFamily, CoefMLP
 from taskdd.tasks.pinn.problems import Collocation, PDEFamily
 
-__all__ = ["LossWeights", "LossTerms", "data_misfit", "stack_inputs", "derivatives_autograd"]
+__all__ = ["DERIVATIVES", "general_path", "LossWeights", "LossTerms", "data_misfit", "stack_inputs",
+           "derivatives_autograd"]
 
 
 def stack_inputs(x: Tensor, alpha: Tensor) -> Tensor:
@@ -59,13 +67,35 @@ def derivatives_autograd(spec: MLP, params: Tensor, inputs: Tensor) -> tuple[Ten
     return u, du[..., 0], d2u[..., 0]
 
 
+#: how LossTerms takes the residual's derivatives: "explicit" (``MLP.forward_d2``, tanh, ``u_xx``
+#: only), "general" (:func:`derivatives_autograd`: any activation, ``u_x`` and ``u_xx``), "auto"
+#: (explicit unless the family uses ``u_x`` or the activation is not tanh)
+DERIVATIVES = ("auto", "explicit", "general")
+
+
+def general_path(derivatives: str, problem: PDEFamily, spec: MLP | CoefMLP) -> bool:
+    """Whether ``derivatives`` (one of :data:`DERIVATIVES`) takes the general path for ``problem``
+    and networks ``spec``; ConfigError for an unknown setting or an explicit pass that cannot serve."""
+    if derivatives not in DERIVATIVES:
+        raise ConfigError(f"derivatives must be one of {list(DERIVATIVES)}, got {derivatives!r}")
+    tanh = getattr(spec, "net", spec).activation == "tanh"
+    if derivatives == "explicit" and (problem.uses_u_x or not tanh):
+        raise ConfigError(f"the explicit derivative pass takes u_xx of tanh networks only; PDE family "
+                          f"{problem.name!r} (uses_u_x={problem.uses_u_x}) needs derivatives='general' or 'auto'")
+    return derivatives == "general" or problem.uses_u_x or not tanh
+
+
 class LossTerms:
     """The data misfit on ``x, alpha, y [n]`` and the PDE and boundary residuals at ``colloc``,
     from one pass: ``terms(params [E, P]) -> (misfit, pde, bc)``, each ``[E]`` (misfit zero when
-    ``n = 0``). The stacked inputs are built once, so a training loop reuses them every step."""
+    ``n = 0``). The stacked inputs are built once, so a training loop reuses them every step.
+    derivatives: one of :data:`DERIVATIVES`."""
 
-    def __init__(self, spec: MLP, problem: PDEFamily, colloc: Collocation, x: Tensor, alpha: Tensor,
-                 y: Tensor):
+    def __init__(self, spec: MLP | CoefMLP, problem: PDEFamily, colloc: Collocation, x: Tensor, alpha: Tensor,
+                 y: Tensor, derivatives: str = "auto"):
+        self.general = general_path(derivatives, problem, spec)
+        if isinstance(spec, CoefMLP) and not isinstance(problem, CoefFamily):
+            raise ConfigError(f"networks with a learned coefficient need a CoefFamily, got {problem!r}")
         self.spec, self.problem, self.y = spec, problem, y
         self.n_interior, self.n_boundary = colloc.interior.shape[0], colloc.boundary.shape[0]
         self.x_interior = colloc.interior[:, 0]
@@ -75,7 +105,7 @@ class LossTerms:
         self.neumann = problem.neumann_mask(colloc.boundary[:, 0])
 
     def __call__(self, params: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        if self.problem.uses_u_x:
+        if self.general:
             u_in, u_x, u_xx = derivatives_autograd(self.spec, params, self.interior)
             u_bc, u_data = self.spec.forward(params, self.inputs[self.n_interior:]).squeeze(-1).split(
                 [self.n_boundary, self.y.shape[0]], dim=1)
@@ -85,7 +115,11 @@ class LossTerms:
             u_x = None
         if self.neumann is not None:
             u_bc = torch.where(self.neumann, derivatives_autograd(self.spec, params, self.boundary)[1], u_bc)
-        pde = (self.problem.residual(self.x_interior, u_in, u_xx, u_x) ** 2).mean(-1)
+        if isinstance(self.spec, CoefMLP):
+            r = self.problem.residual_with(self.spec.coef(params)[:, None], self.x_interior, u_in, u_xx, u_x)
+        else:
+            r = self.problem.residual(self.x_interior, u_in, u_xx, u_x)
+        pde = (r**2).mean(-1)
         bc = ((u_bc - self.boundary_u) ** 2).mean(-1)
         misfit = ((u_data - self.y) ** 2).mean(-1) if self.y.shape[0] else torch.zeros_like(bc)
         return misfit, pde, bc

@@ -35,7 +35,7 @@ from taskdd.nets import MLP, AdamConfig, AdamState, LossFn, train
 from taskdd.registry import register_task
 from taskdd.synthetic import SyntheticSet
 from taskdd.task import Task
-from taskdd.tasks.pinn.losses import LossTerms, LossWeights, data_misfit, stack_inputs
+from taskdd.tasks.pinn.losses import LossTerms, LossWeights, data_misfit, general_path, stack_inputs
 from taskdd.tasks.pinn.metrics import split_rel_l2
 from taskdd.tasks.pinn.modules import pinn_network, spec_of_module
 from taskdd.tasks.pinn.pool import NetworkPool
@@ -106,6 +106,8 @@ class PINNTask(Task):
     still ranks distilled sets with test error 0.2 above that exact set. freeze_x: the synthetic
     x are fixed;
     alpha_in_range: ``project_`` keeps the synthetic alphas inside ``physics_range``.
+    derivatives: "auto" | "explicit" | "general", how the residual's derivatives are taken
+    (:data:`~taskdd.tasks.pinn.losses.DERIVATIVES`).
     """
 
     pde: str | PDEFamily = "poisson"
@@ -133,6 +135,7 @@ class PINNTask(Task):
     score_bc_weight: float = 1.0
     freeze_x: bool = False
     alpha_in_range: bool = False
+    derivatives: Literal["auto", "explicit", "general"] = "auto"
 
     def __post_init__(self):
         if self.learner not in LEARNERS:
@@ -158,6 +161,7 @@ class PINNTask(Task):
         self.adam = AdamConfig(lr=float(self.inner_lr))
         self.weights = LossWeights(self.data_weight, self.pde_weight, self.bc_weight)
         self.score_weights = LossWeights(self.score_data_weight, self.score_pde_weight, self.score_bc_weight)
+        general_path(self.derivatives, self.problem, self.spec)  # a ConfigError if it cannot serve
         self.pool = NetworkPool(self.spec, self.adam, self.pool_size, *self._pool_ages())
         self._colloc: dict[tuple, Collocation] = {}
 
@@ -185,7 +189,7 @@ class PINNTask(Task):
         _check_points("synthetic", x, alpha, y)
         if self.learner == "mlp":
             return lambda p: self.weights.data * data_misfit(self.spec, p, x, alpha, y)
-        terms = LossTerms(self.spec, self.problem, self.collocation("learner", x), x, alpha, y)
+        terms = LossTerms(self.spec, self.problem, self.collocation("learner", x), x, alpha, y, self.derivatives)
         return lambda p: terms.weighted(p, self.weights)
 
     def train_networks(self, x: Tensor, alpha: Tensor, y: Tensor, n_models: int, generator: torch.Generator,
@@ -236,7 +240,7 @@ class PINNTask(Task):
 
     def score(self, model: PINNModel, sources: Samples, *, part=None, generator=None) -> Tensor:
         terms = LossTerms(model.spec, self.problem, self.collocation("score", model.params), sources["x"],
-                          sources["alpha"], sources["y"])
+                          sources["alpha"], sources["y"], self.derivatives)
         return -terms.weighted(model.params, self.score_weights).mean()
 
     def evaluate(self, synthetic: SyntheticSet, test: Samples, *,

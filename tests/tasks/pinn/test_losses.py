@@ -39,3 +39,38 @@ def test_no_measurements_give_a_zero_misfit():
 def test_inputs_of_other_shapes_are_data_errors():
     with pytest.raises(DataError, match=r"x and alpha must both have shape \[n\], got \(3, 1\) and \(3,\)"):
         stack_inputs(torch.zeros(3, 1), torch.zeros(3))
+
+
+def test_the_general_path_equals_the_explicit_one_and_trains_alike(device):
+    """Nested autograd (any residual) against the explicit u_xx pass: losses, their gradients, and
+    networks trained by the task with each (float64, so the two agree to rounding)."""
+    from data_gen.pinn import make_pinn_problem
+    from taskdd import make_generator
+    from taskdd.tasks.pinn import PINNTask
+
+    spec = pinn_network(6, 2)
+    params = spec.init(3, torch.Generator().manual_seed(0), dtype=torch.float64, device=device).requires_grad_(True)
+    colloc = sample_collocation((-3.0, 1.0), 9, 3, pde="nonlinear", dtype=torch.float64, device=device)
+    x = alpha = y = torch.linspace(0, 1, 4, dtype=torch.float64, device=device)
+    terms = [LossTerms(spec, get_problem("nonlinear"), colloc, x, alpha, y, d) for d in ("explicit", "general")]
+    l_exp, l_gen = (t.weighted(params, LossWeights()) for t in terms)
+    g_exp, g_gen = (torch.autograd.grad(v.sum(), params)[0] for v in (l_exp, l_gen))
+    torch.testing.assert_close(l_gen, l_exp, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(g_gen, g_exp, rtol=1e-10, atol=1e-10)
+    prob = make_pinn_problem("poisson", n_train=20, n_test_alphas=2, n_test_x=5, seed=0, dtype=torch.float64)
+    data = [prob.train[k].to(device) for k in ("x", "alpha", "y")]
+    nets = [PINNTask(width=8, n_interior=16, n_boundary=4, derivatives=d).train_networks(*data, 2, make_generator(0),
+                                                                                            steps=30)
+            for d in ("explicit", "general")]
+    torch.testing.assert_close(nets[1].params, nets[0].params, rtol=1e-8, atol=1e-8)
+
+
+def test_an_explicit_pass_that_cannot_serve_is_a_config_error():
+    from taskdd.errors import ConfigError
+    from taskdd.tasks.pinn import PDEFamily, PINNTask
+
+    fam = PDEFamily("with-u-x", pde=lambda x, u, d: d.u_xx + d.u_x, boundary=lambda x, a: a, uses_u_x=True)
+    with pytest.raises(ConfigError, match="needs derivatives='general' or 'auto'"):
+        PINNTask(pde=fam, derivatives="explicit")
+    with pytest.raises(ConfigError, match=r"derivatives must be one of \['auto', 'explicit', 'general'\], got 'fd'"):
+        PINNTask(derivatives="fd")
