@@ -28,6 +28,7 @@ CASE_ENTRY_POINT_GROUP = "taskdd.cases"
 _BUILTIN_TASKS: dict[str, str] = {
     "ridge": "taskdd.tasks.ridge",
     "dbn": "taskdd.tasks.dbn.task",
+    "dbn-discrete": "taskdd.tasks.dbn_discrete.task",
     "pinn": "taskdd.tasks.pinn.task",
     "classify-krr": "taskdd.tasks.classify.task",
     "classify-gm": "taskdd.tasks.classify.task",

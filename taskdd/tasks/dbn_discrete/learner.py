@@ -22,9 +22,10 @@ from torch import Tensor
 
 from taskdd.errors import DataError
 from taskdd.tasks.dbn.structure import DBNStructure
+from taskdd.tasks.dbn_discrete.likelihood import check_codes
 
 __all__ = ["state_mask", "record_probs", "one_hot", "round_records", "expected_counts", "cpts_from_counts",
-           "fit_cpts", "check_codes"]
+           "fit_cpts"]
 
 
 def state_mask(cards: Sequence[int], device=None) -> Tensor:
@@ -37,21 +38,6 @@ def record_probs(logits: Tensor, cards: Sequence[int]) -> Tensor:
     """Softmax of ``logits [n, T, d, C]`` over each variable's own states (the rest get 0)."""
     valid = state_mask(cards, logits.device)
     return torch.softmax(logits.masked_fill(~valid, float("-inf")), dim=-1)
-
-
-def check_codes(x: Tensor, cards: Sequence[int], what: str = "records") -> None:
-    """DataError unless ``x`` is an integer ``[n, T, d]`` tensor of codes in ``[-1, cards[j])``."""
-    if not isinstance(x, Tensor) or x.ndim != 3 or x.shape[-1] != len(cards):
-        raise DataError(f"{what} must be a tensor of shape [n, T, {len(cards)}], got "
-                        f"{tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__}")
-    if x.is_floating_point() or x.is_complex() or x.dtype == torch.bool:
-        raise DataError(f"{what} must hold integer category codes, got dtype {x.dtype}")
-    hi = torch.as_tensor(list(cards), device=x.device)
-    bad = (x < -1) | (x >= hi)
-    if bad.any():
-        n, t, j = (int(i) for i in bad.nonzero()[0])
-        raise DataError(f"{what} hold {int(bad.sum())} codes outside [-1, card) (first at [n, t, j] = "
-                        f"[{n}, {t}, {j}]: {int(x[n, t, j])} with card {cards[j]})")
 
 
 def one_hot(x: Tensor, cards: Sequence[int], dtype: torch.dtype = torch.float64) -> Tensor:

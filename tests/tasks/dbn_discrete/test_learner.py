@@ -106,7 +106,7 @@ def test_bad_input_raises_data_errors():
     x = _codes(3, 1)
     with pytest.raises(DataError, match="alpha"):
         fit_cpts(S, CARDS, one_hot(x, CARDS), alpha=0.0)
-    with pytest.raises(DataError, match="outside"):
+    with pytest.raises(DataError, match="not a category code"):
         one_hot(torch.tensor([[[0, 3, 0]]]), CARDS)
     with pytest.raises(DataError, match="weights"):
         expected_counts(S, CARDS, one_hot(x, CARDS), torch.ones(2, dtype=torch.float64))
