@@ -19,7 +19,10 @@ from taskdd.study import Study
 @dataclass(frozen=True)
 class Config:
     """A random discrete DBN over d variables with card_lo..card_hi states, CPT rows from
-    Dirichlet(concentration); K sources of n_per_source sequences of T slices, each recording
+    Dirichlet(concentration) and n_inter_edges inter-slice edges (self-edges on random nodes:
+    the exact forward pass carries a message over every state of the slice interface, so its
+    cost grows with the product of the interface's cardinalities: 27,648 states for dbn-merge's
+    graph of self + one other parent per node, at most 256 with 4 self-edges); K sources of n_per_source sequences of T slices, each recording
     a fraction keep of the variables (dbn-merge: 5 of 8) and missing cell_missing of the
     recorded cells; n_test clean test sequences; ipcs, seeds, methods, learner as alarm-merge."""
 
@@ -27,6 +30,7 @@ class Config:
     card_lo: int = 2
     card_hi: int = 4
     concentration: float = 0.5
+    n_inter_edges: int = 4
     T: int = 5
     K: int = 3
     n_per_source: int = 2000
@@ -46,7 +50,7 @@ def run(cfg: Config, ctx: RunContext) -> None:
     study = Study(ctx)
     for seed in study.seeds(cfg.seeds):
         truth = random_discrete_dbn(cfg.d, cards=(cfg.card_lo, cfg.card_hi), concentration=cfg.concentration,
-                                    seed=seed)
+                                    n_inter_edges=cfg.n_inter_edges, seed=seed)
         prob = make_hospitals(truth, n_per_source=cfg.n_per_source, T=cfg.T, K=cfg.K, keep=(cfg.keep, cfg.keep),
                               cell_missing=cfg.cell_missing, n_test=cfg.n_test, seed=seed)
         study.block(merge_methods(study, prob, cfg.learner, cfg.methods), seed=seed, budgets=cfg.ipcs)
@@ -55,8 +59,8 @@ def run(cfg: Config, ctx: RunContext) -> None:
 
 
 CASE = CaseStudy("dbn-discrete-merge", Config, run,
-                 quick={"seeds": 2, "ipcs": (2, 20), "n_per_source": 1000, "n_test": 1000, "learner.steps": 60,
-                        "learner.free_steps": 60, "learner.em_iter": 40},
+                 quick={"seeds": 2, "ipcs": (2, 10), "n_per_source": 300, "n_test": 1000, "learner.steps": 60,
+                        "learner.free_steps": 60, "learner.free_ipcs": (10,), "learner.em_iter": 40},
                  description="dbn-merge for a random discrete 2-slice DBN (d=8, 2-4 states, T=5)")
 
 if __name__ == "__main__":

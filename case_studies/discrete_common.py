@@ -35,7 +35,8 @@ class Settings:
     """alpha: Dirichlet pseudo-count per CPT cell (every learner). steps / lr / schedule /
     score_on: the exact distillation (Adam on the records' logits and log-weights; "all" parts
     each step | "cyclic"; score on "all" sources | "others"). init_weight: each record's starting
-    weight. free_steps / free_lr: Adam on free_counts' log count tables. em_iter / em_tol: the
+    weight. free_steps / free_lr: Adam on free_counts' log count tables; free_ipcs: the IPCs at
+    which free_counts runs (empty: every IPC; it costs as much as a distillation). em_iter / em_tol: the
     direct fit's EM (stops when the mean LL per record gains less than em_tol)."""
 
     alpha: float = 1.0
@@ -46,6 +47,7 @@ class Settings:
     init_weight: float = 1.0
     free_steps: int = 200
     free_lr: float = 0.1
+    free_ipcs: tuple[int, ...] = (20,)
     em_iter: int = 100
     em_tol: float = 1e-5
 
@@ -82,7 +84,8 @@ def merge_methods(study: Study, prob: DiscreteProblem, cfg: Settings, methods=ME
         "distilled_exact": Method("distilled_exact", distilled(True)),
         "distilled_unweighted": Method("distilled_unweighted", distilled(False)),
         "free_counts": Method("free_counts", lambda c: _timed(lambda: baselines.free_counts(
-            S, cards, src, float(K * c.budget), a, steps=cfg.free_steps, lr=cfg.free_lr), test)),
+            S, cards, src, float(K * c.budget), a, steps=cfg.free_steps, lr=cfg.free_lr), test),
+                              when=lambda c: not cfg.free_ipcs or c.budget in cfg.free_ipcs),
     }
     return [rows[m] for m in METHODS if m in methods]
 
