@@ -78,7 +78,10 @@ def _cmd_run(args) -> int:
 
 def _cmd_distill(args) -> int:
     from taskdd.tasks.dbn.user_data import distill_csv
+    from taskdd.tasks.dbn_discrete.user_csv import distill_from_args, is_categorical_csv
     threads = _use_threads(args)
+    if args.task == "dbn-discrete" or (args.task == "dbn" and is_categorical_csv(args.data, args.id_col, args.time_col)):
+        return distill_from_args(args)  # categorical columns: the discrete DBN (issue 19)
     if args.task != "dbn":
         raise ConfigError(f"taskdd distill reads CSV sequence data for the 'dbn' task only, got --task {args.task!r}")
     summary = distill_csv(args.data, id_col=args.id_col, time_col=args.time_col, budget=args.budget, out=args.out,
@@ -149,7 +152,7 @@ def _threads_option(p: argparse.ArgumentParser, what: str) -> None:
 def _distill_parser(sub) -> None:
     """The ``distill`` subcommand's arguments."""
     d = sub.add_parser("distill", help="distil your own CSV sources (NaN = missing) for a DBN")
-    d.add_argument("--task", default="dbn", help="task (dbn)")
+    d.add_argument("--task", default="dbn", help="task: dbn (categorical columns: dbn-discrete) | dbn-discrete")
     d.add_argument("--data", nargs="+", required=True, metavar="CSV", help="one CSV file per source")
     d.add_argument("--id-col", required=True, help="column naming the sequence (patient) id")
     d.add_argument("--time-col", required=True,

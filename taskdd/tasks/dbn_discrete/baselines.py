@@ -87,8 +87,9 @@ def direct_fit(structure: DBNStructure, cards: Sequence[int], sources: Sources, 
     for it in range(max_iter):
         leaves = [c.detach().clone().requires_grad_(True) for c in cpt0 + (cpt or [])]
         m = DiscreteDBN(structure, cards, leaves[:len(cpt0)], leaves[len(cpt0):] if cpt is not None else None)
-        ll = sum(e.log_likelihood(m) for e in evs)
-        grads = torch.autograd.grad(ll, leaves)
+        with torch.enable_grad():  # the E-step is a gradient, also when called under no_grad
+            ll = sum(e.log_likelihood(m) for e in evs)
+            grads = torch.autograd.grad(ll, leaves)
         counts = [(p * g).detach() for p, g in zip(leaves, grads)]
         new = cpts_from_counts(counts, alpha)
         cpt0, cpt = new[:len(cpt0)], new[len(cpt0):] if cpt is not None else None
