@@ -13,46 +13,29 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
-from case_studies.discrete_common import METHODS, Settings, merge_methods, report
+from case_studies.discrete_common import MergeConfig, run_merge
 from data_gen.alarm import alarm_network
 from data_gen.discrete_merge import make_hospitals
 from taskdd.cases import CaseStudy, RunContext
-from taskdd.overrides import check_names
-from taskdd.study import Study
 
 
 @dataclass(frozen=True)
-class Config:
-    """K hospitals of n_per_source records, each recording a fraction in (keep_lo, keep_hi) of
-    the variables and missing cell_missing of the recorded cells; n_test clean test records;
-    ipcs: records per hospital in the distilled set; seeds: number of seeds (base seed from
-    --seed); methods: which of :data:`~case_studies.discrete_common.METHODS` to run; learner:
-    the learner's and distillation's settings (``--set learner.steps=...``)."""
+class Config(MergeConfig):
+    """K hospitals, each recording a fraction in (keep_lo, keep_hi) of the variables; the rest
+    as :class:`~case_studies.discrete_common.MergeConfig` (n_per_source, cell_missing, ipcs,
+    seeds, methods, learner)."""
 
     K: int = 4
-    n_per_source: int = 2000
     keep_lo: float = 0.6
     keep_hi: float = 0.75
-    cell_missing: float = 0.05
     n_test: int = 5000
-    ipcs: tuple[int, ...] = (2, 5, 10, 20, 50)
-    seeds: int = 5
-    methods: tuple[str, ...] = METHODS
-    learner: Settings = Settings()
-
-    def __post_init__(self):
-        check_names("methods", self.methods, METHODS)
 
 
 def run(cfg: Config, ctx: RunContext) -> None:
-    study = Study(ctx)
     truth = alarm_network()
-    for seed in study.seeds(cfg.seeds):
-        prob = make_hospitals(truth, n_per_source=cfg.n_per_source, T=1, K=cfg.K, keep=(cfg.keep_lo, cfg.keep_hi),
-                              cell_missing=cfg.cell_missing, n_test=cfg.n_test, seed=seed)
-        study.block(merge_methods(study, prob, cfg.learner, cfg.methods), seed=seed, budgets=cfg.ipcs)
-        ctx.echo(f"seed {seed}: done")
-    report(ctx)
+    run_merge(cfg, ctx, lambda seed: make_hospitals(
+        truth, n_per_source=cfg.n_per_source, T=1, K=cfg.K, keep=(cfg.keep_lo, cfg.keep_hi),
+        cell_missing=cfg.cell_missing, n_test=cfg.n_test, seed=seed))
 
 
 CASE = CaseStudy("alarm-merge", Config, run,

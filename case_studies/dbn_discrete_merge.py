@@ -8,23 +8,21 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
-from case_studies.discrete_common import METHODS, Settings, merge_methods, report
+from case_studies.discrete_common import MergeConfig, run_merge
 from data_gen.discrete_dbn import random_discrete_dbn
 from data_gen.discrete_merge import make_hospitals
 from taskdd.cases import CaseStudy, RunContext
-from taskdd.overrides import check_names
-from taskdd.study import Study
 
 
 @dataclass(frozen=True)
-class Config:
+class Config(MergeConfig):
     """A random discrete DBN over d variables with card_lo..card_hi states, CPT rows from
     Dirichlet(concentration) and n_inter_edges inter-slice edges (self-edges on random nodes:
     the exact forward pass carries a message over every state of the slice interface, so its
     cost grows with the product of the interface's cardinalities: 27,648 states for dbn-merge's
-    graph of self + one other parent per node, at most 256 with 4 self-edges); K sources of n_per_source sequences of T slices, each recording
-    a fraction keep of the variables (dbn-merge: 5 of 8) and missing cell_missing of the
-    recorded cells; n_test clean test sequences; ipcs, seeds, methods, learner as alarm-merge."""
+    graph of self + one other parent per node, at most 256 with 4 self-edges); K sources of T
+    slices, each recording a fraction keep of the variables (dbn-merge: 5 of 8); n_test clean
+    test sequences; the rest as :class:`~case_studies.discrete_common.MergeConfig`."""
 
     d: int = 8
     card_lo: int = 2
@@ -33,29 +31,18 @@ class Config:
     n_inter_edges: int = 4
     T: int = 5
     K: int = 3
-    n_per_source: int = 2000
     keep: float = 0.625
     cell_missing: float = 0.0
     n_test: int = 2000
-    ipcs: tuple[int, ...] = (2, 5, 10, 20, 50)
-    seeds: int = 5
-    methods: tuple[str, ...] = METHODS
-    learner: Settings = Settings()
-
-    def __post_init__(self):
-        check_names("methods", self.methods, METHODS)
 
 
 def run(cfg: Config, ctx: RunContext) -> None:
-    study = Study(ctx)
-    for seed in study.seeds(cfg.seeds):
+    def problem(seed: int):
         truth = random_discrete_dbn(cfg.d, cards=(cfg.card_lo, cfg.card_hi), concentration=cfg.concentration,
                                     n_inter_edges=cfg.n_inter_edges, seed=seed)
-        prob = make_hospitals(truth, n_per_source=cfg.n_per_source, T=cfg.T, K=cfg.K, keep=(cfg.keep, cfg.keep),
+        return make_hospitals(truth, n_per_source=cfg.n_per_source, T=cfg.T, K=cfg.K, keep=(cfg.keep, cfg.keep),
                               cell_missing=cfg.cell_missing, n_test=cfg.n_test, seed=seed)
-        study.block(merge_methods(study, prob, cfg.learner, cfg.methods), seed=seed, budgets=cfg.ipcs)
-        ctx.echo(f"seed {seed}: done")
-    report(ctx)
+    run_merge(cfg, ctx, problem)
 
 
 CASE = CaseStudy("dbn-discrete-merge", Config, run,

@@ -12,19 +12,21 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import Callable, Literal
 
 import pandas as pd
 
 from data_gen.discrete_merge import DiscreteProblem
+from case_studies.dbn_merge import gap_table
 from taskdd import make_generator
 from taskdd.cases import RunContext
+from taskdd.overrides import check_names
 from taskdd.plots import metric_vs_budget
 from taskdd.study import Cell, Method, Study
 from taskdd.tasks.dbn_discrete import baselines
 from taskdd.tasks.dbn_discrete.task import DiscreteDBNTask, codes, mean_ll
 
-__all__ = ["Settings", "METHODS", "merge_methods", "report"]
+__all__ = ["Settings", "METHODS", "MergeConfig", "run_merge", "merge_methods", "gaps", "report"]
 
 #: every method the discrete merge cases can run, in results order
 METHODS = ("direct_fit", "full_clean", "impute", "sub", "distilled_exact", "distilled_unweighted", "free_counts")
@@ -59,6 +61,34 @@ def _timed(fn, test) -> dict:
     return {"metrics": {"test_ll": mean_ll(model, test)}, "timing": {"wall_time_s": wall}}
 
 
+@dataclass(frozen=True)
+class MergeConfig:
+    """What both discrete merge cases set: sources of n_per_source records (sequences) missing
+    cell_missing of the recorded cells, n_test clean test records; ipcs: records per source in
+    the distilled set; seeds: number of seeds (base seed from --seed); methods: which of
+    :data:`METHODS` to run; learner: the learner's and distillation's settings
+    (``--set learner.steps=...``)."""
+
+    n_per_source: int = 2000
+    cell_missing: float = 0.05
+    ipcs: tuple[int, ...] = (2, 5, 10, 20, 50)
+    seeds: int = 5
+    methods: tuple[str, ...] = METHODS
+    learner: Settings = Settings()
+
+    def __post_init__(self):
+        check_names("methods", self.methods, METHODS)
+
+
+def run_merge(cfg: MergeConfig, ctx: RunContext, make_problem: Callable[[int], DiscreteProblem]) -> None:
+    """Every method of ``cfg`` at every IPC for each seed's problem, then :func:`report`."""
+    study = Study(ctx)
+    for seed in study.seeds(cfg.seeds):
+        study.block(merge_methods(study, make_problem(seed), cfg.learner, cfg.methods), seed=seed, budgets=cfg.ipcs)
+        ctx.echo(f"seed {seed}: done")
+    report(ctx)
+
+
 def merge_methods(study: Study, prob: DiscreteProblem, cfg: Settings, methods=METHODS) -> list[Method]:
     """The :data:`METHODS` named in ``methods`` as rows of a study block (seeded per cell)."""
     S, cards, a = prob.truth.structure, prob.truth.cards, cfg.alpha
@@ -91,24 +121,16 @@ def merge_methods(study: Study, prob: DiscreteProblem, cfg: Settings, methods=ME
 
 
 def gaps(frame: pd.DataFrame, method: str) -> pd.DataFrame:
-    """Per IPC: seeds where ``method`` beats sub / impute, and the fraction of the sub ->
-    direct_fit gap it closes (min and mean over seeds)."""
+    """:func:`case_studies.dbn_merge.gap_table` of ``method`` (seeds beating sub, fraction of the
+    sub -> full_clean / direct_fit gaps closed) plus the seeds where it beats impute."""
+    table = gap_table(frame, method)
+    if table.empty:
+        return table
     ll = frame[frame.metric == "test_ll"]
-    piv = ll.pivot_table(index=["seed", "budget"], columns="method", values="value")
-    flat = ll[ll.budget.isna()].pivot_table(index="seed", columns="method", values="value")
-    if method not in piv.columns:
-        return pd.DataFrame()
-    rows = []
-    for ipc, d in piv.reset_index().groupby("budget"):
-        d = d.set_index("seed")
-        ref, m, s = flat.loc[d.index], d[method], d["sub"]
-        closed = (m - s) / (ref["direct_fit"] - s)
-        row = {"method": method, "ipc": int(ipc), "seeds": len(d), "beats_sub": int((m > s).sum()),
-               "gap_direct_fit_min": float(closed.min()), "gap_direct_fit_mean": float(closed.mean())}
-        if "impute" in ref:
-            row["beats_impute"] = int((m > ref["impute"]).sum())
-        rows.append(row)
-    return pd.DataFrame(rows).set_index(["method", "ipc"])
+    piv = ll.pivot_table(index=["budget", "seed"], columns="method", values="value")[method]
+    imp = ll[(ll.method == "impute") & ll.budget.isna()].set_index("seed").value
+    table["beats_impute"] = [int((piv.loc[ipc] > imp.loc[piv.loc[ipc].index]).sum()) for ipc in table.index]
+    return table.assign(method=method).reset_index().set_index(["method", "ipc"])
 
 
 def report(ctx: RunContext) -> None:

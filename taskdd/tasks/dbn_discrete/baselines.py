@@ -27,7 +27,7 @@ from taskdd.tasks.dbn_discrete.likelihood import Evidence
 from taskdd.tasks.dbn_discrete.model import DiscreteDBN
 from taskdd.tasks.dbn_discrete.task import codes
 
-__all__ = ["counts_fit", "sub", "full_clean", "impute", "direct_fit", "free_counts"]
+__all__ = ["counts_fit", "sub", "full_clean", "mode_filled", "impute", "direct_fit", "free_counts"]
 
 log = logging.getLogger(__name__)
 
@@ -54,18 +54,25 @@ def full_clean(structure: DBNStructure, cards: Sequence[int], clean: Source, alp
     return counts_fit(structure, cards, codes(clean), alpha)
 
 
-def impute(structure: DBNStructure, cards: Sequence[int], sources: Sources, alpha: float = 1.0) -> DiscreteDBN:
-    """Pool the sources, fill each missing cell with its variable's most frequent observed state, fit."""
+def mode_filled(sources: Sources) -> Tensor:
+    """The sources' codes pooled, ``[N, T, d]``, each missing cell set to its variable's most
+    frequent observed state (DataError naming a variable that is never observed)."""
     x = torch.cat([codes(s) for s in sources])
     flat = x.flatten(0, 1)
     modes = []
-    for j, v in enumerate(structure.variables):
+    for j, v in enumerate(sources.variables):
         seen = flat[:, j][flat[:, j] >= 0]
         if seen.numel() == 0:
             raise DataError(f"variable {v!r} is never observed; it cannot be imputed")
-        modes.append(int(torch.bincount(seen, minlength=cards[j]).argmax()))
-    filled = torch.where(x >= 0, x, torch.as_tensor(modes, device=x.device))
-    return counts_fit(structure, cards, filled, alpha)
+        modes.append(int(torch.bincount(seen).argmax()))
+    return torch.where(x >= 0, x, torch.as_tensor(modes, device=x.device))
+
+
+def impute(structure: DBNStructure, cards: Sequence[int], sources: Sources, alpha: float = 1.0) -> DiscreteDBN:
+    """Pool the sources, fill each missing cell with its variable's most frequent observed state, fit."""
+    if sources.variables != structure.variables:
+        sources = Sources([s.reorder(structure.variables) for s in sources])
+    return counts_fit(structure, cards, mode_filled(sources), alpha)
 
 
 def _evidences(structure: DBNStructure, cards: Sequence[int], sources: Sources) -> list[Evidence]:

@@ -20,33 +20,19 @@ import pandas as pd
 import torch
 
 from taskdd.data import Sources
-from taskdd.errors import DataError
 from taskdd.tasks.dbn.structure import DBNStructure
-from taskdd.tasks.dbn_discrete.task import codes
+from taskdd.tasks.dbn_discrete.baselines import mode_filled
 
 __all__ = ["learn_discrete_structure"]
 
 log = logging.getLogger(__name__)
 
 
-def _mode_filled(sources: Sources) -> torch.Tensor:
-    """Pooled codes ``[N, T, d]`` with each missing cell set to its variable's mode."""
-    x = torch.cat([codes(s) for s in sources]).cpu()
-    flat = x.flatten(0, 1)
-    modes = []
-    for j, v in enumerate(sources.variables):
-        seen = flat[:, j][flat[:, j] >= 0]
-        if seen.numel() == 0:
-            raise DataError(f"variable {v!r} is never observed")
-        modes.append(int(torch.bincount(seen).argmax()))
-    return torch.where(x >= 0, x, torch.tensor(modes))
-
-
 def learn_discrete_structure(sources: Sources, *, max_parents: int = 3) -> DBNStructure:
     """A discrete DBN structure for ``sources`` (codes; see the module docstring)."""
     names = list(sources.variables)
     safe = [f"v{j}" for j in range(len(names))]
-    x = _mode_filled(sources)
+    x = mode_filled(sources).cpu()
     T = x.shape[1]
     prev = [f"{v}__prev" for v in safe]
     if T == 1:
