@@ -123,10 +123,11 @@ def merge_methods(study: Study, prob: DiscreteProblem, cfg: Settings, methods=ME
 def gaps(frame: pd.DataFrame, method: str) -> pd.DataFrame:
     """:func:`case_studies.dbn_merge.gap_table` of ``method`` (seeds beating sub, fraction of the
     sub -> full_clean / direct_fit gaps closed) plus the seeds where it beats impute."""
+    ll = frame[frame.metric == "test_ll"]
     table = gap_table(frame, method)
     if table.empty:
         return table
-    ll = frame[frame.metric == "test_ll"]
+    table = table[table.index.isin(ll[ll.method == method].budget.dropna().astype(int))]  # IPCs it ran at
     piv = ll.pivot_table(index=["budget", "seed"], columns="method", values="value")[method]
     imp = ll[(ll.method == "impute") & ll.budget.isna()].set_index("seed").value
     table["beats_impute"] = [int((piv.loc[ipc] > imp.loc[piv.loc[ipc].index]).sum()) for ipc in table.index]
