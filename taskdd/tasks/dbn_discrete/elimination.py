@@ -1,17 +1,20 @@
 """Variable-elimination plans: a min-fill order on the factors' interaction graph, compiled once
-into contraction steps and run batched (one ``torch.einsum`` per eliminated variable) with
-per-record rescaling, so that long products never underflow.
+into pairwise ``torch.einsum`` calls and run batched with per-record rescaling,
+so that long products never underflow.
 
-A plan knows only scopes (tuples of integer variable ids) and cardinalities; the tensors come at
-run time. A batched factor has a leading batch axis ``[B, *cards(scope)]``; an unbatched one is
-``[*cards(scope)]`` (a CPT). One einsum over all variables at once is what this avoids: for ALARM
-with a batch index it asked for 220 GB, while the largest clique of the min-fill order holds 144
-entries per record.
+A plan knows scopes (tuples of integer variable ids), cardinalities and which inputs carry a
+leading batch axis (``[B, *cards(scope)]``; the others are ``[*cards(scope)]``, CPTs); tensors
+come at run time. One einsum over all variables at once is what this avoids: for ALARM with a
+batch index it asked for 220 GB, while the largest clique of the min-fill order holds 144 entries
+per record. The products inside one elimination step are split into pairs in a greedy
+smallest-result order fixed at compile time: with three or more operands ``torch.einsum`` searches
+a contraction path (opt_einsum) on every call, which costs more than the arithmetic here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import torch
@@ -20,27 +23,38 @@ from torch import Tensor
 __all__ = ["Plan", "make_plan", "run_plan"]
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXY"
-_BATCH = "Z"
+_BATCH = -1  # the batch axis, as a pseudo-variable
+_BATCH_SIZE = 10 ** 4  # its weight when ordering pairwise products
 
 
 @dataclass(frozen=True)
-class Step:
-    """Multiply factors ``inputs`` (slots) and sum out ``eliminate``; the result goes to a new
-    slot with scope ``scope``."""
+class Op:
+    """``slots[out] = einsum(equation, *slots[inputs])`` (one or two inputs); ``rescale``: divide
+    by the per-record maximum (the end of one elimination step on batched factors)."""
 
     inputs: tuple[int, ...]
-    scope: tuple[int, ...]
-    eliminate: tuple[int, ...]
+    equation: str
+    out: int
+    rescale: bool
 
 
 @dataclass(frozen=True)
 class Plan:
-    """Steps over ``n_inputs`` input slots; the last step's result has scope ``keep``."""
+    """Ops over ``n_inputs`` input slots; the last op's result has scope ``keep`` (batched if
+    ``batched``). ``max_clique``: the largest table the elimination order forms, per record."""
 
     n_inputs: int
-    steps: tuple[Step, ...]
+    ops: tuple[Op, ...]
     keep: tuple[int, ...]
+    batched: bool
     max_clique: int
+
+
+def _size(scope: frozenset[int], cards: dict[int, int]) -> int:
+    n = 1
+    for v in scope:
+        n *= _BATCH_SIZE if v == _BATCH else cards[v]
+    return n
 
 
 def _min_fill_var(adj: dict[int, set[int]], candidates: set[int], cards: dict[int, int]) -> int:
@@ -48,88 +62,96 @@ def _min_fill_var(adj: dict[int, set[int]], candidates: set[int], cards: dict[in
     def cost(v: int) -> tuple[int, int, int]:
         nb = sorted(adj[v])
         fill = sum(1 for i, a in enumerate(nb) for b in nb[i + 1:] if b not in adj[a])
-        weight = cards[v]
-        for u in nb:
-            weight *= cards[u]
-        return fill, weight, v
+        return fill, _size(frozenset(nb) | {v}, cards), v
     return min(candidates, key=cost)
 
 
-def make_plan(scopes: Sequence[Sequence[int]], cards: dict[int, int], keep: Sequence[int] = ()) -> Plan:
-    """Min-fill elimination plan for the product of factors with ``scopes``, summing out every
-    variable not in ``keep``; the result has scope ``keep`` (in that order)."""
-    slots = [tuple(s) for s in scopes]
-    live = set(range(len(slots)))
-    adj: dict[int, set[int]] = {v: set() for s in slots for v in s}
-    for s in slots:
+def _op(ins: Sequence[tuple[int, tuple[int, ...]]], out: tuple[int, ...], slot: int) -> Op:
+    """Op multiplying the ``(slot, scope)`` inputs and summing to scope ``out``."""
+    letter: dict[int, str] = {}
+    for v in [u for _, sc in ins for u in sc] + list(out):
+        if v not in letter:
+            letter[v] = "Z" if v == _BATCH else _LETTERS[len(letter) - (_BATCH in letter)]
+    terms = ",".join("".join(letter[v] for v in sc) for _, sc in ins)
+    return Op(tuple(i for i, _ in ins), terms + "->" + "".join(letter[v] for v in out), slot, False)
+
+
+def _pairwise(live: list[tuple[int, tuple[int, ...]]], out: tuple[int, ...], cards: dict[int, int],
+              next_slot: int) -> tuple[list[Op], tuple[int, ...], int]:
+    """Ops multiplying the ``(slot, scope)`` factors in ``live`` into one of scope ``out``, two at
+    a time (smallest result first), each product summing out the variables nobody else needs."""
+    ops, live, keep = [], list(live), set(out)
+    while len(live) > 1 or tuple(live[0][1]) != tuple(out):
+        best, sets = None, [frozenset(s) for _, s in live]
+        occ = Counter(v for s in sets for v in s)  # how many live factors hold each variable
+        sizes = [_size(s, cards) for s in sets]
+        pairs = [(a, b) for a in range(len(live)) for b in range(a + 1, len(live))] or [(0, 0)]
+        for a, b in pairs:
+            both = sets[a] | sets[b]
+            res = frozenset(v for v in both if v in keep or occ[v] > (v in sets[a]) + (v in sets[b] and a != b))
+            key = (_size(res, cards), sizes[a] + sizes[b])
+            if best is None or key < best[0]:
+                best = (key, a, b, res)
+        _, a, b, res = best
+        scope = tuple(v for v in out if v in res) if len(live) <= 2 else tuple(sorted(res))
+        ins = [live[a]] if a == b else [live[a], live[b]]
+        ops.append(_op(ins, scope, next_slot))
+        live = [f for k, f in enumerate(live) if k not in (a, b)] + [(next_slot, scope)]
+        next_slot += 1
+    return ops, live[0][1], next_slot
+
+
+def make_plan(scopes: Sequence[Sequence[int]], batched: Sequence[bool], cards: dict[int, int],
+              keep: Sequence[int] = ()) -> Plan:
+    """Min-fill elimination plan for the product of factors with ``scopes`` (``batched[i]``: factor
+    ``i`` has a leading batch axis), summing out every variable not in ``keep``; the result has
+    scope ``keep`` in that order (after the batch axis, if any input is batched)."""
+    slots = {i: (_BATCH,) * bool(b) + tuple(s) for i, (s, b) in enumerate(zip(scopes, batched))}
+    adj: dict[int, set[int]] = {v: set() for s in scopes for v in s}
+    for s in scopes:
         for v in s:
             adj[v].update(u for u in s if u != v)
-    keep = tuple(keep)
-    todo = set(adj) - set(keep)
-    steps, max_clique = [], 1
+    todo, ops, nxt, max_clique = set(adj) - set(keep), [], len(slots), 1
     while todo:
         v = _min_fill_var(adj, todo, cards)
-        inputs = tuple(sorted(i for i in live if v in slots[i]))
-        clique = sorted({u for i in inputs for u in slots[i]})
-        size = 1
-        for u in clique:
-            size *= cards[u]
-        max_clique = max(max_clique, size)
-        scope = tuple(u for u in clique if u != v)
-        steps.append(Step(inputs, scope, (v,)))
-        live.difference_update(inputs)
-        live.add(len(slots))
-        slots.append(scope)
+        inputs = sorted(i for i, s in slots.items() if v in s)
+        clique = {u for i in inputs for u in slots[i]}
+        max_clique = max(max_clique, _size(frozenset(clique - {_BATCH}), cards))
+        out = tuple(sorted(clique - {v}))
+        step, out, nxt = _pairwise([(i, slots.pop(i)) for i in inputs], out, cards, nxt)
+        ops += step[:-1] + [replace(step[-1], rescale=_BATCH in out)]
+        slots[nxt - 1] = out
         for a in adj[v]:
             adj[a].update(u for u in adj[v] if u != a)
             adj[a].discard(v)
         del adj[v]
         todo.discard(v)
-    steps.append(Step(tuple(sorted(live)), keep, ()))
-    return Plan(len(scopes), tuple(steps), keep, max_clique)
+    is_b = any(_BATCH in s for s in slots.values())
+    final = (_BATCH,) * is_b + tuple(keep)
+    if len(slots) > 1 or next(iter(slots.values())) != final:
+        step, _, nxt = _pairwise(list(slots.items()), final, cards, nxt)
+        ops += step[:-1] + [replace(step[-1], rescale=is_b)]
+    return Plan(len(scopes), tuple(ops), tuple(keep), is_b, max_clique)
 
 
-def _contract(step: Step, factors: list[Tensor | None], scopes: list[tuple[int, ...]],
-              batch: list[bool]) -> tuple[Tensor, bool]:
-    letter: dict[int, str] = {}
-    for i in step.inputs:
-        for v in scopes[i]:
-            letter.setdefault(v, _LETTERS[len(letter)])
-    batched = any(batch[i] for i in step.inputs)
-    terms, ops = [], []
-    for i in step.inputs:
-        terms.append((_BATCH if batch[i] else "") + "".join(letter[v] for v in scopes[i]))
-        ops.append(factors[i])
-    out = (_BATCH if batched else "") + "".join(letter[v] for v in step.scope)
-    return torch.einsum(",".join(terms) + "->" + out, *ops), batched
-
-
-def run_plan(plan: Plan, scopes: Sequence[Sequence[int]], factors: Sequence[Tensor],
-             batched: Sequence[bool], n: int) -> tuple[Tensor, Tensor]:
+def run_plan(plan: Plan, factors: Sequence[Tensor], n: int) -> tuple[Tensor, Tensor]:
     """Run ``plan`` on ``factors``. Returns ``(table [n, *cards(keep)], log_scale [n])``: the
-    exact result is ``table * exp(log_scale)``; each batched intermediate is divided by its
+    exact result is ``table * exp(log_scale)``; each batched elimination result is divided by its
     per-record maximum (a constant for autograd, so gradients stay exact)."""
-    slots: list[Tensor | None] = list(factors)
-    sc = [tuple(s) for s in scopes]
-    bt = list(batched)
+    slots: dict[int, Tensor] = dict(enumerate(factors))
     ref = factors[0]
     log_scale = torch.zeros(n, dtype=ref.dtype, device=ref.device)
-    for step in plan.steps:
-        out, is_b = _contract(step, slots, sc, bt)
-        for i in step.inputs:
-            slots[i] = None  # free memory early
-        if is_b and out.ndim > 1:
-            s = out.detach().flatten(1).amax(1).clamp_min(torch.finfo(out.dtype).tiny)
+    last = len(factors) - 1
+    for op in plan.ops:
+        out = torch.einsum(op.equation, *[slots.pop(i) for i in op.inputs])
+        if op.rescale:
+            s = out.detach().flatten(1).amax(1) if out.ndim > 1 else out.detach()
+            s = s.clamp_min(torch.finfo(out.dtype).tiny)
             out = out / s.view(-1, *([1] * (out.ndim - 1)))
             log_scale = log_scale + s.log()
-        elif is_b:
-            s = out.detach().clamp_min(torch.finfo(out.dtype).tiny)
-            out = out / s
-            log_scale = log_scale + s.log()
-        slots.append(out)
-        sc.append(step.scope)
-        bt.append(is_b)
-    table = slots[-1]
-    if not bt[-1]:
+        slots[op.out] = out
+        last = op.out
+    table = slots[last]
+    if not plan.batched:
         table = table.expand(n, *table.shape)
     return table, log_scale

@@ -14,6 +14,7 @@ from torch import Tensor
 from taskdd.errors import DataError
 from taskdd.tasks.dbn.structure import DBNStructure
 from taskdd.tasks.dbn_discrete.likelihood import Evidence
+from taskdd.tasks.dbn_discrete.slices import table_shape
 
 __all__ = ["DiscreteDBN"]
 
@@ -46,18 +47,13 @@ class DiscreteDBN:
             raise DataError(f"CPTs must share one dtype and device, got {sorted(map(str, kinds))}")
         self.state_names = _state_names(state_names, structure, self.cards)
 
-    def _shape(self, v: str, first: bool) -> tuple[int, ...]:
-        s = self.structure
-        parents = s.intra[v] if first else s.inter[v] + s.intra[v]
-        return tuple(self.cards[s.index(p)] for p in parents) + (self.cards[s.index(v)],)
-
     def _tables(self, tables: Sequence[Tensor], what: str, first: bool, check: bool) -> list[Tensor]:
         if isinstance(tables, Tensor) or not isinstance(tables, Sequence) or len(tables) != self.d:
             raise DataError(f"{what} must be a list of {self.d} tensors (one per variable), got "
                             f"{len(tables) if isinstance(tables, Sequence) else type(tables).__name__}")
         out = list(tables)
         for v, c in zip(self.structure.variables, out):
-            want = self._shape(v, first)
+            want = table_shape(self.structure, self.cards, v, first)
             if not isinstance(c, Tensor) or not c.is_floating_point() or tuple(c.shape) != want:
                 got = (c.dtype, tuple(c.shape)) if isinstance(c, Tensor) else type(c).__name__
                 raise DataError(f"{what} of {v!r} must be a float tensor of shape {want} (parents, then the "

@@ -13,7 +13,7 @@ from taskdd.errors import DataError
 from taskdd.tasks.dbn.structure import DBNStructure
 from taskdd.tasks.dbn_discrete.model import DiscreteDBN
 
-__all__ = ["to_pgmpy", "from_pgmpy", "pgmpy_log_likelihood"]
+__all__ = ["to_pgmpy", "from_pgmpy", "pgmpy_engine", "pgmpy_log_likelihood"]
 
 
 def _cpd(var: Hashable, table: torch.Tensor, parents: Sequence[Hashable], names: dict) -> Any:
@@ -102,21 +102,29 @@ def from_pgmpy(model: Any) -> DiscreteDBN:
     return DiscreteDBN(structure, cards, cpt0, cpt, names or None)
 
 
-def pgmpy_log_likelihood(dbn: DiscreteDBN, x: torch.Tensor) -> torch.Tensor:
+def pgmpy_engine(dbn: DiscreteDBN) -> Any:
+    """pgmpy's ``VariableElimination`` on the moral Markov network of a static ``dbn``."""
+    from pgmpy.inference import VariableElimination
+
+    if dbn.cpt is not None:
+        raise DataError("pgmpy_log_likelihood scores static networks and T = 1 records only")
+    return VariableElimination(to_pgmpy(dbn).to_markov_model())
+
+
+def pgmpy_log_likelihood(dbn: DiscreteDBN, x: torch.Tensor, engine: Any = None) -> torch.Tensor:
     """Reference ``log P(observed cells)`` of each static record (``x [N, 1, d]``, -1 = missing)
     computed by pgmpy's ``VariableElimination``, one query per record, float64 ``[N]``.
+    ``engine``: :func:`pgmpy_engine` of ``dbn``, to reuse (built when None).
 
     The query runs on the network's moral Markov network: there pgmpy returns the unnormalised
     ``P(query variable, evidence)``, whose sum (or entry at the observed value) is ``P(evidence)``
     (on a ``DiscreteBayesianNetwork`` pgmpy normalises the answer away)."""
-    from pgmpy.inference import VariableElimination
-
     from taskdd.tasks.dbn_discrete.likelihood import check_codes
 
-    if dbn.cpt is not None or x.ndim != 3 or x.shape[1] != 1:
+    ve = pgmpy_engine(dbn) if engine is None else engine
+    if x.ndim != 3 or x.shape[1] != 1:
         raise DataError("pgmpy_log_likelihood scores static networks and T = 1 records only")
     check_codes(x, dbn.cards)
-    ve = VariableElimination(to_pgmpy(dbn).to_markov_model())
     names, variables = _names(dbn), dbn.structure.variables
     out = []
     for rec in x[:, 0].tolist():

@@ -1,5 +1,7 @@
 """pgmpy bridge: exact round trips, state names kept, pgmpy's own view of the tables."""
 
+import math
+
 import pytest
 import torch
 
@@ -53,3 +55,35 @@ def test_reference_log_likelihood_refuses_sequences():
     dbn = random_discrete_dbn(3, seed=0)
     with pytest.raises(DataError, match="static"):
         pgmpy_log_likelihood(dbn, dbn.sample(2, 2))
+
+
+def test_a_hand_built_pgmpy_dbn_with_any_evidence_order_reads_correctly():
+    from pgmpy.factors.discrete import TabularCPD
+    from pgmpy.models import DynamicBayesianNetwork
+
+    model = DynamicBayesianNetwork([(("A", 0), ("B", 0)), (("A", 0), ("A", 1)), (("B", 0), ("B", 1))])
+    b1 = [[0.1, 0.2, 0.3, 0.4], [0.9, 0.8, 0.7, 0.6]]  # evidence (A, 1) first, then (B, 0)
+    model.add_cpds(TabularCPD(("A", 0), 2, [[0.3], [0.7]]),
+                   TabularCPD(("B", 0), 2, [[0.6, 0.2], [0.4, 0.8]], evidence=[("A", 0)], evidence_card=[2]),
+                   TabularCPD(("A", 1), 2, [[0.9, 0.5], [0.1, 0.5]], evidence=[("A", 0)], evidence_card=[2]),
+                   TabularCPD(("B", 1), 2, b1, evidence=[("A", 1), ("B", 0)], evidence_card=[2, 2]))
+    dbn = from_pgmpy(model)
+    assert dbn.structure.intra == {"A": [], "B": ["A"]} and dbn.structure.inter == {"A": ["A"], "B": ["B"]}
+    # ours: cpt[B] axes (B at t-1, A at t, B at t); pgmpy's columns: (A at t, B at t-1), A slowest
+    for b_prev in (0, 1):
+        for a in (0, 1):
+            assert float(dbn.cpt[1][b_prev, a, 0]) == b1[0][2 * a + b_prev]
+    x = torch.tensor([[[0, 1], [1, -1]], [[-1, 0], [0, 0]]])
+    torch.testing.assert_close(dbn.log_likelihood(x), from_pgmpy(to_pgmpy(dbn)).log_likelihood(x), rtol=0, atol=0)
+    p0 = 0.3 * 0.4 * 0.1  # P(A0=0, B0=1, A1=1), B1 summed out
+    assert float(dbn.log_likelihood(x)[0]) == pytest.approx(math.log(p0), abs=1e-12)
+
+
+def test_variables_without_edges_survive_the_round_trip():
+    from taskdd.tasks.dbn.structure import DBNStructure
+
+    s = DBNStructure(["a", "b"], {}, {"b": ["b"]})
+    f64 = torch.float64
+    dbn = DiscreteDBN(s, [2, 3], [torch.tensor([0.5, 0.5], dtype=f64), torch.full((3,), 1 / 3, dtype=f64)],
+                      [torch.tensor([0.2, 0.8], dtype=f64), torch.eye(3, dtype=f64)])
+    _same(from_pgmpy(to_pgmpy(dbn)), dbn)
