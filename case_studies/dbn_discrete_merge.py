@@ -17,18 +17,16 @@ from taskdd.cases import CaseStudy, RunContext
 @dataclass(frozen=True)
 class Config(MergeConfig):
     """A random discrete DBN over d variables with card_lo..card_hi states, CPT rows from
-    Dirichlet(concentration) and n_inter_edges inter-slice edges (self-edges on random nodes:
-    the exact forward pass carries a message over every state of the slice interface, so its
-    cost grows with the product of the interface's cardinalities: 27,648 states for dbn-merge's
-    graph of self + one other parent per node, at most 256 with 4 self-edges); K sources of T
-    slices, each recording a fraction keep of the variables (dbn-merge: 5 of 8); n_test clean
-    test sequences; the rest as :class:`~case_studies.discrete_common.MergeConfig`."""
+    Dirichlet(concentration), the graph of dbn-merge's random DBN (n_inter_edges inter-slice
+    edges: a self-edge and one other parent per node); K sources of T slices, each recording a
+    fraction keep of the variables (dbn-merge: 5 of 8); n_test clean test sequences; the rest as
+    :class:`~case_studies.discrete_common.MergeConfig`."""
 
     d: int = 8
     card_lo: int = 2
     card_hi: int = 4
     concentration: float = 0.5
-    n_inter_edges: int = 4
+    n_inter_edges: int = 16
     T: int = 5
     K: int = 3
     keep: float = 0.625
