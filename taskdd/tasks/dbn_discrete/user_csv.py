@@ -10,7 +10,8 @@ categorical and numeric variable columns together is refused (DataError naming b
 there is no mixed model yet.
 
 Outputs in ``out``: ``distilled.csv`` (``source, id, time, variables...`` holding each record's
-most probable category, and ``weight``), ``model.json`` (structure, cards, state names, CPTs of
+most probable category, and ``weight``), ``distilled_probs.csv`` (the soft records: one
+``variable=state`` probability column per state; rounding loses much of a weighted set's gain), ``model.json`` (structure, cards, state names, CPTs of
 the model fitted to the distilled set; :func:`read_model` loads it, ``pgmpy_bridge.to_pgmpy``
 turns it into pgmpy's model), ``model.bif`` for a static network (pgmpy's ``BIFReader`` reads
 it), ``structure.json``, ``results.csv`` (mean source log-likelihood per record of the
@@ -37,7 +38,7 @@ from taskdd.tasks.dbn.panel import align_panel
 from taskdd.tasks.dbn.structure import DBNStructure
 from taskdd.tasks.dbn.user_data import read_frames, read_structure, structure_to_json
 from taskdd.tasks.dbn_discrete import baselines
-from taskdd.tasks.dbn_discrete.learner import round_records
+from taskdd.tasks.dbn_discrete.learner import record_probs, round_records
 from taskdd.tasks.dbn_discrete.model import DiscreteDBN
 from taskdd.tasks.dbn_discrete.structure_learning import learn_discrete_structure
 from taskdd.tasks.dbn_discrete.task import DiscreteDBNTask
@@ -124,6 +125,15 @@ def _distilled_frame(task: DiscreteDBNTask, res, states: dict, id_col: str, time
     return df
 
 
+def _probs_frame(task: DiscreteDBNTask, res, states: dict, keys: pd.DataFrame) -> pd.DataFrame:
+    """The soft records: ``keys`` (source, id, time, weight) and one ``variable=state`` column of
+    probabilities per state (the weighted set's information lives there, see docs/alarm-merge.md)."""
+    p = record_probs(res.synthetic["logits"].detach(), task.cards).cpu().double().flatten(0, 1)
+    cols = {f"{v}={st}": p[:, j, k].numpy() for j, v in enumerate(task.structure.variables)
+            for k, st in enumerate(states[v])}
+    return pd.concat([keys.reset_index(drop=True), pd.DataFrame(cols)], axis=1)
+
+
 def _compare(task: DiscreteDBNTask, res, sources: Sources, budget: int, seed: int) -> ResultsTable:
     with torch.no_grad():
         models = {"distilled_exact": task.fit(res.synthetic), "distilled_rounded": task.fit_rounded(res.synthetic),
@@ -163,8 +173,12 @@ def distill_categorical_csv(data: Sequence[str | os.PathLike], *, id_col: str, t
     named = DiscreteDBN(dbn_structure, cards, fitted.cpt0, fitted.cpt,
                         state_names={v: states[v] for v in dbn_structure.variables})
     outp = ensure_out_dir(out)
+    hard = _distilled_frame(task, res, states, id_col, time_col, panel.slice_times())
     with atomic_write(outp / "distilled.csv") as f:
-        _distilled_frame(task, res, states, id_col, time_col, panel.slice_times()).to_csv(f, index=False)
+        hard.to_csv(f, index=False)
+    with atomic_write(outp / "distilled_probs.csv") as f:
+        keys = hard[["source", id_col, time_col, "weight"]]
+        _probs_frame(task, res, states, keys).to_csv(f, index=False, float_format="%.8g")
     write_json(outp / "model.json", model_to_json(named))
     if named.cpt is None:
         from pgmpy.readwrite import BIFWriter  # pgmpy loads only here
@@ -193,6 +207,6 @@ def distill_from_args(args) -> int:
     print("categorical data: discrete DBN; mean log-likelihood per record on your sources:")
     for k, v in summary["source_ll"].items():
         print(f"  {k:22s} {v:12.4f}")
-    print(f"wrote {args.out}/distilled.csv (categories + weight), model.json, structure.json, results.csv, run.json"
+    print(f"wrote {args.out}/distilled.csv (categories + weight), distilled_probs.csv, model.json, structure.json, results.csv, run.json"
           + (", model.bif" if summary["time_grid"]["slices"] == 1 else ""))
     return 0

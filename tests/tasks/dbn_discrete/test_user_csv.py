@@ -40,6 +40,11 @@ def test_static_categorical_csvs_give_a_weighted_categorical_set_and_a_bif_model
     model = read_model(out / "model.json")
     for v in model.structure.variables:
         assert set(df[v]) <= set(model.state_names[v]) and all(s.startswith(f"{v}_") for s in model.state_names[v])
+    probs = pd.read_csv(out / "distilled_probs.csv")
+    for v in model.structure.variables:
+        cols = [f"{v}={st}" for st in model.state_names[v]]
+        assert (probs[cols].sum(axis=1) - 1).abs().max() < 1e-6
+        assert list(probs[cols].to_numpy().argmax(1)) == [model.state_names[v].index(x) for x in df[v]]
     from pgmpy.readwrite import BIFReader
     net = BIFReader(str(out / "model.bif")).get_model()
     v = model.structure.variables[0]
