@@ -11,7 +11,8 @@ there is no mixed model yet.
 
 Outputs in ``out``: ``distilled.csv`` (``source, id, time, variables...`` holding each record's
 most probable category, and ``weight``), ``distilled_probs.csv`` (the soft records: one
-``variable=state`` probability column per state; rounding loses much of a weighted set's gain), ``model.json`` (structure, cards, state names, CPTs of
+``variable=state`` probability column per state; rounding loses much of a weighted set's gain),
+``model.json`` (structure, cards, state names, CPTs of
 the model fitted to the distilled set; :func:`read_model` loads it, ``pgmpy_bridge.to_pgmpy``
 turns it into pgmpy's model), ``model.bif`` for a static network (pgmpy's ``BIFReader`` reads
 it), ``structure.json``, ``results.csv`` (mean source log-likelihood per record of the
@@ -72,8 +73,8 @@ def is_categorical_csv(data: Sequence[str | os.PathLike], id_col: str, time_col:
     """True when the CSVs' variable columns are categorical; False when numeric; DataError when both."""
     cat, num = column_kinds(read_frames(data), id_col, time_col)
     if cat and num:
-        raise DataError(f"the data mix categorical columns {cat} with continuous columns {num}; taskdd has no "
-                        "mixed model yet: bin the continuous ones into categories (as text) or drop them")
+        raise DataError(f"the data mix categorical (not numeric) columns {cat} with continuous columns {num}; "
+                        "taskdd has no mixed model yet: bin the continuous ones into categories (as text) or drop them")
     return bool(cat)
 
 
@@ -207,6 +208,6 @@ def distill_from_args(args) -> int:
     print("categorical data: discrete DBN; mean log-likelihood per record on your sources:")
     for k, v in summary["source_ll"].items():
         print(f"  {k:22s} {v:12.4f}")
-    print(f"wrote {args.out}/distilled.csv (categories + weight), distilled_probs.csv, model.json, structure.json, results.csv, run.json"
-          + (", model.bif" if summary["time_grid"]["slices"] == 1 else ""))
+    print(f"wrote {args.out}/distilled.csv (categories + weight), distilled_probs.csv, model.json, structure.json, "
+          "results.csv, run.json" + (", model.bif" if summary["time_grid"]["slices"] == 1 else ""))
     return 0
