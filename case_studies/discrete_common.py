@@ -141,7 +141,8 @@ def report(ctx: RunContext) -> None:
         sel = frame[frame.metric == metric]
         if not sel.empty:
             ctx.report(f"{metric} per record (mean, std over seeds):")
-            ctx.report(sel.groupby(["method", "budget"], dropna=False)["value"].agg(["mean", "std", "count"]).to_string())
+            table = sel.groupby(["method", "budget"], dropna=False)["value"].agg(["mean", "std", "count"])
+            ctx.report(table.to_string())
     table = pd.concat([gaps(frame, m) for m in ("distilled_exact", "distilled_unweighted", "free_counts")])
     if not table.empty:
         ctx.report("\nseeds beating sub / impute; fraction of the sub -> direct_fit gap closed (min / mean):")

@@ -3,8 +3,9 @@
 ``make_hospitals`` samples records from a :class:`DiscreteDBN` (ALARM, or
 :func:`data_gen.discrete_dbn.random_discrete_dbn`) and splits them into ``K`` sources that each
 record a random 60-75% of the variables (every variable recorded somewhere) and miss a further 5%
-of cells at random, keeping the clean records and a clean test set beside them. Sources hold category codes as floats (the
-mask marks recorded cells), as :class:`taskdd.tasks.dbn_discrete.task.DiscreteDBNTask` reads them.
+of cells at random, keeping the clean records and a clean test set beside them. Sources hold
+category codes as floats (the mask marks recorded cells), as
+:class:`taskdd.tasks.dbn_discrete.task.DiscreteDBNTask` reads them.
 """
 
 from __future__ import annotations

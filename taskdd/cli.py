@@ -80,7 +80,8 @@ def _cmd_distill(args) -> int:
     from taskdd.tasks.dbn.user_data import distill_csv
     from taskdd.tasks.dbn_discrete.user_csv import distill_from_args, is_categorical_csv
     threads = _use_threads(args)
-    if args.task == "dbn-discrete" or (args.task == "dbn" and is_categorical_csv(args.data, args.id_col, args.time_col)):
+    if args.task == "dbn-discrete" or (args.task == "dbn"
+                                       and is_categorical_csv(args.data, args.id_col, args.time_col)):
         return distill_from_args(args)  # categorical columns: the discrete DBN (issue 19)
     if args.task != "dbn":
         raise ConfigError(f"taskdd distill reads CSV sequence data for the 'dbn' task only, got --task {args.task!r}")

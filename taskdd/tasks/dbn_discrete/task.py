@@ -191,7 +191,8 @@ class DiscreteDBNTask(Task):
         test = test.reorder(self.structure.variables) if test.variables != self.structure.variables else test
         x = codes(test)
         with torch.no_grad():
-            out = {"test_ll": mean_ll(self.fit(synthetic), x), "test_ll_rounded": mean_ll(self.fit_rounded(synthetic), x),
+            out = {"test_ll": mean_ll(self.fit(synthetic), x),
+                   "test_ll_rounded": mean_ll(self.fit_rounded(synthetic), x),
                    "total_weight": float(synthetic["log_weight"].exp().sum())}
         if self.truth is not None:
             out["truth_ll"] = mean_ll(self.truth.to(dtype=synthetic["logits"].dtype), x)

@@ -36,7 +36,9 @@ def test_init_copies_observed_states_and_fills_hidden_cells_with_frequencies(pro
     hidden_var = next(j for j in range(5) if not prob.sources[0].mask[..., j].any())
     other = codes(prob.sources[1])[..., hidden_var]
     freq = torch.bincount(other[other >= 0], minlength=3).double()
-    assert logits[0, 0, hidden_var].softmax(-1)[0] == pytest.approx(float((freq[0] + 1) / (freq + 1)[:prob.truth.cards[hidden_var]].sum()))
+    k = prob.truth.cards[hidden_var]
+    want = float((freq[0] + 1) / (freq + 1)[:k].sum())
+    assert logits[0, 0, hidden_var].softmax(-1)[0] == pytest.approx(want)
 
 
 def test_unweighted_records_keep_their_weights_fixed(prob):
