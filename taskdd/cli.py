@@ -79,13 +79,19 @@ def _cmd_run(args) -> int:
 
 def _cmd_distill(args) -> int:
     from taskdd.tasks.dbn.user_data import distill_csv
+    from taskdd.tasks.dbn_discrete.user_csv import distill_from_args, is_categorical_csv
     threads = _use_threads(args)
-    if args.task != "dbn":
-        raise ConfigError(f"taskdd distill reads CSV sequence data for the 'dbn' task only, got --task {args.task!r}")
+    if args.task not in ("dbn", "dbn-discrete"):
+        raise ConfigError(f"taskdd distill reads CSV sequence data for the 'dbn' and 'dbn-discrete' tasks only, "
+                          f"got --task {args.task!r}")
     if args.summaries:
+        if args.task != "dbn":
+            raise ConfigError("--summaries are site summaries of the Gaussian 'dbn' task; use --data for dbn-discrete")
         return distill_from_summaries(args, threads)
     if not (args.id_col and args.time_col):
         raise ConfigError("--data needs --id-col and --time-col")
+    if args.task == "dbn-discrete" or is_categorical_csv(args.data, args.id_col, args.time_col):
+        return distill_from_args(args)  # categorical columns: the discrete DBN
     summary = distill_csv(args.data, id_col=args.id_col, time_col=args.time_col, budget=args.budget, out=args.out,
                           structure=args.structure, noise=args.noise, steps=args.steps, lr=args.lr, seed=args.seed,
                           device=args.device, method=args.method, checkpoint_every=args.checkpoint_every,
@@ -154,7 +160,7 @@ def _threads_option(p: argparse.ArgumentParser, what: str) -> None:
 def _distill_parser(sub) -> None:
     """The ``distill`` subcommand's arguments."""
     d = sub.add_parser("distill", help="distil your own CSV sources (NaN = missing) for a DBN")
-    d.add_argument("--task", default="dbn", help="task (dbn)")
+    d.add_argument("--task", default="dbn", help="task: dbn (categorical columns: dbn-discrete) | dbn-discrete")
     src = d.add_mutually_exclusive_group(required=True)
     src.add_argument("--data", nargs="+", metavar="CSV", help="one CSV file per source")
     src.add_argument("--summaries", nargs="+", metavar="FILE",

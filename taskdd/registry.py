@@ -28,6 +28,7 @@ CASE_ENTRY_POINT_GROUP = "taskdd.cases"
 _BUILTIN_TASKS: dict[str, str] = {
     "ridge": "taskdd.tasks.ridge",
     "dbn": "taskdd.tasks.dbn.task",
+    "dbn-discrete": "taskdd.tasks.dbn_discrete.task",
     "pinn": "taskdd.tasks.pinn.task",
     "pinn-inverse": "taskdd.tasks.pinn.inverse",
     "classify-krr": "taskdd.tasks.classify.task",

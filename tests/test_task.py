@@ -26,6 +26,15 @@ def _dbn():
     return lambda: get_task("dbn", structure=truth.structure), prob.sources, prob.test, 3, {}
 
 
+def _dbn_discrete():
+    from data_gen.discrete_dbn import random_discrete_dbn
+    from data_gen.discrete_merge import make_hospitals
+    truth = random_discrete_dbn(3, cards=(2, 3), seed=0)
+    prob = make_hospitals(truth, n_per_source=60, T=2, K=2, keep=(0.6, 0.7), n_test=50, seed=0)
+    return (lambda: get_task("dbn-discrete", structure=truth.structure, cards=truth.cards), prob.sources, prob.test,
+            3, {})
+
+
 def _pinn(name="pinn", pde="poisson"):
     # the pool's networks outlive the first run (lifetimes > its 2 + 4 x 3 inner steps), so a
     # reused task that is not reset starts the second run from the first run's pool
@@ -49,7 +58,8 @@ def _classifier(name):
     return make
 
 
-CASES = {"ridge": _ridge, "dbn": _dbn, "pinn": _pinn(), "pinn-inverse": _pinn("pinn-inverse", "poisson-k"),
+CASES = {"ridge": _ridge, "dbn": _dbn, "dbn-discrete": _dbn_discrete, "pinn": _pinn(),
+         "pinn-inverse": _pinn("pinn-inverse", "poisson-k"),
          **{n: _classifier(n) for n in ("classify-krr", "classify-gm", "classify-dm", "classify-unrolled")}}
 
 
