@@ -97,7 +97,7 @@ def _cmd_distill(args) -> int:
                           device=args.device, method=args.method, checkpoint_every=args.checkpoint_every,
                           resume=args.resume, quiet=args.quiet, time_step=args.time_step,
                           max_slices=args.max_slices, time_origin=args.time_origin,
-                          standardize=not args.no_standardize, noise_per=args.noise_per)
+                          standardize=not args.no_standardize, noise_per=args.noise_per, init=args.init)
     _add_to_run_json(os.path.join(args.out, "run.json"), {"torch_threads": threads})
     print("mean log-likelihood per sequence on your sources (your units | standard units):")
     for k, v in summary["source_ll"].items():
@@ -187,6 +187,9 @@ def _distill_parser(sub) -> None:
     d.add_argument("--noise-per", default="source", choices=("source", "variable", "source_variable"),
                    help="without --noise: estimate one noise std per source (default), per variable, or per "
                         "source and variable (weakly identified: some estimates can collapse towards 0)")
+    d.add_argument("--init", default="rows", choices=("rows", "summaries"),
+                   help="with --data: start from copies of real rows (default) or from draws of each observation "
+                        "pattern's Gaussian, as --summaries does (then both give the same distilled set)")
     d.add_argument("--method", default="exact", help="exact (default) | zeroth_order")
     d.add_argument("--steps", type=int, default=200)
     d.add_argument("--lr", type=float, default=0.05)

@@ -6,10 +6,9 @@ DBN structure comes from ``--structure FILE`` (JSON: ``{"variables": [...], "int
 (:func:`taskdd.tasks.dbn.structure_learning.learn_structure`). Observation noise: ``--noise`` is
 one number in standard units (a fraction of each variable's std) for every source and variable;
 without it the noise is estimated jointly with the DBN (:func:`baselines.fit_with_noise`; one std
-per source by default: per-variable estimates are weakly identified), and that fit
-is also the ``direct_fit`` reference (no second marginal fit). run.json records the noise per
-source and variable in standard and user units. Every output is written atomically at the end,
-so a failed run leaves no partial file in ``--out``.
+per source by default: per-variable estimates are weakly identified), and that fit is also the
+``direct_fit`` reference. run.json records the noise per source and variable in standard and user
+units. Every output is written atomically at the end, so a failed run leaves no partial file.
 
 Rows are aligned on their time values (:mod:`taskdd.tasks.dbn.panel`: a missing visit is a
 masked slice; ragged histories are padded). By default each variable is standardised from the
@@ -129,6 +128,7 @@ def _choose_structure(sources: Sources, given: DBNStructure | None, budget: int)
 
 
 NOISE_PER = ("source", "variable", "source_variable")
+INITS = ("rows", "summaries")
 
 
 def _with_noise(structure: DBNStructure, sources: Sources, noise: float | None,
@@ -154,10 +154,11 @@ def _noise_by_variable(noise_by_source: dict, variables: Sequence[str]) -> dict[
 
 
 def _distill_and_compare(structure: DBNStructure, sources: Sources, scaling: Scaling, noise: dict, direct,
-                         budget: int, method: str, seed: int, outp: Path, checkpoint_every: int, resume: bool, **kw):
+                         budget: int, method: str, seed: int, outp: Path, checkpoint_every: int, resume: bool,
+                         init: str = "rows", **kw):
     """Distil, fit the DBN to the distilled set, score it beside the references (``direct``:
     the direct fit when already made with the noise estimate, else None = fit it here)."""
-    task = DBNLikelihoodTask(structure, score_on="all", obs_noise=noise)
+    task = DBNLikelihoodTask(structure, score_on="all", obs_noise=noise, init=init)
     ckpt = {"checkpoint_dir": str(outp / "checkpoints"), "checkpoint_every": checkpoint_every,
             "resume": resume} if checkpoint_every or resume else {}
     res = distill(task, sources, budget, method=method, seed=seed, **kw, **ckpt)
@@ -260,19 +261,19 @@ def distill_csv(data: Sequence[str | os.PathLike], *, id_col: str, time_col: str
                 lr: float = 0.05, seed: int = 0, device: str = "auto", method: str = "exact",
                 checkpoint_every: int = 0, resume: bool = False, quiet: bool = False, time_step: float | None = None,
                 max_slices: int | None = None, time_origin: str = "sequence", standardize: bool = True,
-                noise_per: str = "source") -> dict:
+                noise_per: str = "source", init: str = "rows") -> dict:
     """Distil CSV sources for a DBN; write the distilled CSV, structure, scaling, fitted DBN
     (ours and a pgmpy export; all in user units), results.csv and run.json into ``out``.
 
-    time_step / max_slices / time_origin: the time grid (:func:`taskdd.tasks.dbn.panel.align_panel`'s
-    ``time_step``, ``max_slices``, ``origin``).
+    time_step / max_slices / time_origin: the time grid (:func:`~taskdd.tasks.dbn.panel.align_panel`).
     standardize: work in standard units (default); False = in the data's own units.
     noise_per: without ``noise``, estimate one noise std per "source" (default), per "variable"
-    (pooled over sources) or per "source_variable".
-    Everything cheap is validated before any fitting. Returns a summary dict (``source_ll`` in
-    user units, ``source_ll_standard_units``)."""
-    if noise_per not in NOISE_PER:
-        raise ConfigError(f"noise_per (--noise-per) must be one of {', '.join(NOISE_PER)}, got {noise_per!r}")
+    (pooled over sources) or per "source_variable". init: the starting set, copies of real rows
+    ("rows") or draws from each observation pattern's Gaussian ("summaries", as ``--summaries``).
+    Cheap checks come before any fitting. Returns a summary dict (``source_ll`` in user units, ...)."""
+    for name, value, ok in (("noise_per (--noise-per)", noise_per, NOISE_PER), ("init (--init)", init, INITS)):
+        if value not in ok:
+            raise ConfigError(f"{name} must be one of {', '.join(ok)}, got {value!r}")
     check_options(data, budget=budget, steps=steps, lr=lr, seed=seed, noise=noise, method=method,
                   checkpoint_every=checkpoint_every, resume=resume)
     dev = resolve_device(device)
@@ -286,7 +287,7 @@ def distill_csv(data: Sequence[str | os.PathLike], *, id_col: str, time_col: str
     noise_by_source, noise_how, direct, noise_s = _with_noise(dbn_structure, sources, noise, noise_per)
     res, model, table = _distill_and_compare(dbn_structure, sources, scaling, noise_by_source, direct, budget, method,
                                              seed, outp, checkpoint_every, resume, steps=steps, lr=lr, device=dev,
-                                             quiet=quiet)
+                                             quiet=quiet, init=init)
     meta = _model_metadata(dbn_structure.variables, scaling, panel, noise_by_source, noise_how, id_col, time_col)
     _write_outputs(outp, res, model, table, dbn_structure, structure_how, scaling, panel, id_col, time_col, meta)
     summary = _summary(panel, sources, scaling, meta, structure_how, budget, table, warnings)

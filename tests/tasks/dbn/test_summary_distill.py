@@ -75,6 +75,24 @@ def test_distilling_summaries_gives_the_distilled_set_of_the_rows(sites, tmp_pat
     assert run["from"] == "summaries" and run["structure_how"] == "given"
 
 
+def test_the_cli_gives_the_same_distilled_csv_from_rows_with_init_summaries(sites, tmp_path):
+    d, paths, summaries = sites
+    common = ["--structure", str(d / "structure.json"), "--noise", "0.3", "--budget", str(BUDGET), "--steps",
+              str(STEPS), "--seed", "0", "--device", "cpu", "--quiet"]
+    assert main(["distill", "--summaries", *map(str, summaries), "--out", str(tmp_path / "s"), *common]) == 0
+    assert main(["distill", "--data", *map(str, paths), "--id-col", "pid", "--time-col", "visit", "--init",
+                 "summaries", "--out", str(tmp_path / "r"), *common]) == 0
+    a, b = pd.read_csv(tmp_path / "s" / "distilled.csv"), pd.read_csv(tmp_path / "r" / "distilled.csv")
+    assert list(a.columns) == list(b.columns) and a.shape == b.shape
+    num = a.select_dtypes("number").columns
+    assert (a.drop(columns=num) == b.drop(columns=num)).all().all()
+    assert np.allclose(a[num].to_numpy(), b[num].to_numpy(), rtol=1e-7, atol=1e-8)
+    assert main(["distill", "--data", *map(str, paths), "--id-col", "pid", "--time-col", "visit",
+                 "--out", str(tmp_path / "rows"), *common]) == 0  # the default start: copies of real rows
+    c = pd.read_csv(tmp_path / "rows" / "distilled.csv")
+    assert not np.allclose(a[num].to_numpy(), c[num].to_numpy(), rtol=1e-3)
+
+
 def test_summaries_without_structure_are_refused_clearly(sites, tmp_path, capsys):
     d, _, summaries = sites
     rc = main(["distill", "--summaries", *map(str, summaries), "--noise", "0.3", "--budget", "4", "--out",
