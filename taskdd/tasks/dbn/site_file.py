@@ -133,7 +133,7 @@ def _summarize_file(job: dict) -> tuple[PatternSummary, tuple, int, int]:
             carry, block = block[block[job["id_col"]] == last], block[block[job["id_col"]] != last]
             if not len(block):
                 continue
-        panel = align_panel({"site": block}, job["id_col"], job["time_col"], **job["grid"])
+        panel = align_panel({Path(job["path"]).name: block}, job["id_col"], job["time_col"], **job["grid"])
         src = panel.sources[0]
         variables = variables or src.variables
         values = torch.full((len(src), job["T"], len(variables)), float("nan"), dtype=torch.float64)
