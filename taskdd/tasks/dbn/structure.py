@@ -9,7 +9,7 @@ from torch import Tensor
 
 from taskdd.errors import DataError
 
-__all__ = ["DBNStructure"]
+__all__ = ["DBNStructure", "check_sources_match"]
 
 
 class DBNStructure:
@@ -161,3 +161,19 @@ def _names(ps: Sequence[str], what: str) -> Sequence[str]:
     if isinstance(ps, str) or not isinstance(ps, Sequence | set | frozenset):
         raise DataError(f"{what} parents must be given as a list of names, got {ps!r}")
     return list(ps)
+
+
+def check_sources_match(structure: DBNStructure, sources) -> int:
+    """DataError unless ``sources`` (Sources or site summaries) carry exactly the structure's
+    variables, none hidden in every source, all with one number of time slices T; returns T."""
+    if set(sources.variables) != set(structure.variables):
+        extra = sorted(set(sources.variables) - set(structure.variables))
+        lacking = sorted(set(structure.variables) - set(sources.variables))
+        raise DataError(f"source variables do not match the DBN structure: unknown {extra}, absent {lacking}")
+    hidden = sources.hidden_everywhere()
+    if hidden:
+        raise DataError(f"variables {hidden} are hidden in every source; nothing can be learned about them")
+    Ts = {s.name: s.shape[1] for s in sources}
+    if len(set(Ts.values())) > 1:
+        raise DataError(f"sources must share the number of time slices T, got {Ts}")
+    return Ts[sources.names[0]]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from typing import Sequence
 
 import pandas as pd
 import torch
@@ -25,7 +26,7 @@ from taskdd.data import Sources
 from taskdd.errors import ConfigError, DataError
 from taskdd.tasks.dbn.structure import DBNStructure
 
-__all__ = ["learn_structure"]
+__all__ = ["learn_structure", "structure_from_edges"]
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +58,16 @@ def learn_structure(sources: Sources, *, max_parents: int = 3, self_edges: bool 
                                                   expert_knowledge=knowledge, show_progress=False)
         finally:
             pgmpy_log.setLevel(level)
+    return structure_from_edges(names, safe, dag.edges())
+
+
+def structure_from_edges(names: Sequence[str], safe: Sequence[str], edges) -> DBNStructure:
+    """The DBNStructure of a two-slice DAG learned on safe names (``safe[j]`` stands for
+    ``names[j]``; a ``__prev`` suffix marks slice t-1): intra and inter parents by edge."""
     back = dict(zip(safe, names))
-    intra = {v: [] for v in names}
-    inter = {v: [] for v in names}
-    for a, b in dag.edges():
+    intra: dict[str, list[str]] = {v: [] for v in names}
+    inter: dict[str, list[str]] = {v: [] for v in names}
+    for a, b in edges:
         if b in back:
             (inter if a.endswith("__prev") else intra)[back[b]].append(back[a.removesuffix("__prev")])
     log.info("learned structure: %d intra edges, %d inter edges",

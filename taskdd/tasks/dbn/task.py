@@ -31,7 +31,7 @@ from taskdd.tasks.dbn.model import LinearGaussianDBN
 from taskdd.tasks.dbn.noise import NoiseSpec, check_obs_noise, noise_per_source, noise_to_json
 from taskdd.tasks.dbn.likelihood import state_space
 from taskdd.tasks.dbn.site import SiteSummaries, SiteSummary, observed_moments, sample_summary
-from taskdd.tasks.dbn.structure import DBNStructure
+from taskdd.tasks.dbn.structure import DBNStructure, check_sources_match
 from taskdd.tasks.dbn.summaries import summarize
 from taskdd.tasks.dbn.summary_likelihood import SplitData, split_log_likelihood, split_rows
 
@@ -137,17 +137,7 @@ class DBNLikelihoodTask(Task):
         if self.init == "rows" and isinstance(sources, SiteSummaries):
             raise ConfigError("init='rows' copies real rows, but site summaries have none; use init='summaries' "
                               "(draws from each observation pattern's Gaussian) or 'auto'")
-        if set(sources.variables) != set(self.structure.variables):
-            extra = sorted(set(sources.variables) - set(self.structure.variables))
-            lacking = sorted(set(self.structure.variables) - set(sources.variables))
-            raise DataError(f"source variables do not match the DBN structure: unknown {extra}, absent {lacking}")
-        hidden = sources.hidden_everywhere()
-        if hidden:
-            raise DataError(f"variables {hidden} are hidden in every source; nothing can be learned about them")
-        Ts = {s.name: s.shape[1] for s in sources}
-        if len(set(Ts.values())) > 1:
-            raise DataError(f"sources must share the sequence length T, got {Ts}")
-        if Ts[sources.names[0]] < 2:
+        if check_sources_match(self.structure, sources) < 2:
             raise DataError("sequences need T >= 2 time slices for a dynamic model")
         for s in sources:
             if len(s) < 2:

@@ -21,12 +21,10 @@ import torch
 
 from taskdd.data import Sources
 from taskdd.tasks.dbn.structure import DBNStructure
+from taskdd.tasks.dbn.structure_learning import structure_from_edges
 from taskdd.tasks.dbn_discrete.baselines import mode_filled
 
 __all__ = ["learn_discrete_structure"]
-
-log = logging.getLogger(__name__)
-
 
 def learn_discrete_structure(sources: Sources, *, max_parents: int = 3) -> DBNStructure:
     """A discrete DBN structure for ``sources`` (codes; see the module docstring)."""
@@ -41,15 +39,7 @@ def learn_discrete_structure(sources: Sources, *, max_parents: int = 3) -> DBNSt
         pairs = torch.cat([x[:, :-1], x[:, 1:]], -1).flatten(0, 1)
         frame = pd.DataFrame(pairs.numpy(), columns=prev + safe)
     dag = _hill_climb(frame.astype("category"), prev if T > 1 else [], safe, max_parents)
-    back = dict(zip(safe, names))
-    intra: dict[str, list[str]] = {v: [] for v in names}
-    inter: dict[str, list[str]] = {v: [] for v in names}
-    for a, b in dag.edges():
-        if b in back:
-            (inter if a.endswith("__prev") else intra)[back[b]].append(back[a.removesuffix("__prev")])
-    log.info("learned structure: %d intra edges, %d inter edges",
-             sum(map(len, intra.values())), sum(map(len, inter.values())))
-    return DBNStructure(names, intra, inter)
+    return structure_from_edges(names, safe, dag.edges())
 
 
 def _hill_climb(frame: pd.DataFrame, prev: Sequence[str], cur: Sequence[str], max_parents: int):

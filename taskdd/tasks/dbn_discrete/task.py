@@ -28,7 +28,7 @@ from taskdd.errors import ConfigError, DataError
 from taskdd.registry import register_task
 from taskdd.synthetic import SyntheticSet
 from taskdd.task import Task
-from taskdd.tasks.dbn.structure import DBNStructure
+from taskdd.tasks.dbn.structure import DBNStructure, check_sources_match
 from taskdd.tasks.dbn_discrete.learner import fit_cpts, one_hot, record_probs, round_records
 from taskdd.tasks.dbn_discrete.likelihood import Evidence, check_codes
 from taskdd.tasks.dbn_discrete.model import DiscreteDBN
@@ -113,16 +113,7 @@ class DiscreteDBNTask(Task):
     def validate(self, sources: Sources, budget: int) -> None:
         if not isinstance(sources, Sources):
             raise DataError(f"the dbn-discrete task takes taskdd.Sources, got {type(sources).__name__}")
-        if set(sources.variables) != set(self.structure.variables):
-            extra = sorted(set(sources.variables) - set(self.structure.variables))
-            lacking = sorted(set(self.structure.variables) - set(sources.variables))
-            raise DataError(f"source variables do not match the DBN structure: unknown {extra}, absent {lacking}")
-        hidden = sources.hidden_everywhere()
-        if hidden:
-            raise DataError(f"variables {hidden} are hidden in every source; nothing can be learned about them")
-        Ts = {s.name: s.shape[1] for s in sources}
-        if len(set(Ts.values())) > 1:
-            raise DataError(f"sources must share the number of time slices T, got {Ts}")
+        check_sources_match(self.structure, sources)
         for s in self._ordered(sources):
             check_codes(codes(s), self.cards, f"source {s.name!r}")
             if budget > len(s):
