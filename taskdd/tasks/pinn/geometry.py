@@ -86,6 +86,8 @@ class GeometryFamily:
         if not (isinstance(self.alpha_limit, (int, float)) and 0 < self.alpha_limit < math.inf):
             raise ConfigError(f"PDE family {self.name!r}: alpha_limit must be a finite number > 0, "
                               f"got {self.alpha_limit!r}")
+        if not callable(self.geometry):  # a geometry object: check it now (a factory: on first use)
+            self.geom()
 
     def geom(self) -> Any:
         """The deepxde geometry (built on first use), checked: a box of 2+ inputs."""
