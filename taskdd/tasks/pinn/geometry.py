@@ -56,7 +56,8 @@ class Partials:
     def d2u(self, i: int) -> Tensor:
         """``d^2 u / dx_i^2`` (ConfigError unless the family lists input ``i`` in ``second``)."""
         if i not in self._second:
-            raise ConfigError(f"d2u({i}) was not computed: list input {i} in the family's second={sorted(self._second)}")
+            raise ConfigError(f"d2u({i}) was not computed: list input {i} in the family's "
+                              f"second={sorted(self._second)}")
         return self._second[i]
 
 

@@ -60,7 +60,7 @@ class PINNModel:
         return self.spec.forward(self.params, stack_inputs(x, alpha).to(self.params)).squeeze(-1)
 
     def to_modules(self) -> list[nn.Sequential]:
-        """The ``E`` networks as plain ``nn.Sequential`` modules taking ``[n, 2]`` inputs ``(x, alpha)``."""
+        """The ``E`` networks as plain ``nn.Sequential`` modules taking ``[n, dim + 1]`` inputs ``(x..., alpha)``."""
         return [self.spec.to_module(p) for p in self.params.detach()]
 
 

@@ -72,13 +72,13 @@ def _points(family, n=50, seed=0):
 def test_shipped_residual_vanishes_on_the_closed_form(name):
     family = get_problem(name)
     x, alpha = _points(family)
-    u, d = family.partials(_ClosedForm(CLOSED[name]), torch.zeros(2, 1, dtype=torch.float64), torch.cat([x, alpha[:, None]], 1))
+    inputs, zero = torch.cat([x, alpha[:, None]], 1), torch.zeros(2, 1, dtype=torch.float64)
+    u, d = family.partials(_ClosedForm(CLOSED[name]), zero, inputs)
     r = family.residual(x, u, d)
     assert r.shape == (2, 50) and r.abs().max() < 1e-10
-    assert torch.allclose(reference_solution(name, x, alpha), CLOSED[name](torch.cat([x, alpha[:, None]], 1)),
-                          atol=1e-12, rtol=0)
+    assert torch.allclose(reference_solution(name, x, alpha), CLOSED[name](inputs), atol=1e-12, rtol=0)
     wrong = _ClosedForm(lambda p: CLOSED[name](p) + p[..., 0] ** 3)  # the check can fail
-    u, d = family.partials(wrong, torch.zeros(2, 1, dtype=torch.float64), torch.cat([x, alpha[:, None]], 1))
+    u, d = family.partials(wrong, zero, inputs)
     assert family.residual(x, u, d).abs().max() > 0.1
 
 
