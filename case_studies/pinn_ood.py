@@ -198,7 +198,8 @@ def _figures(cfg: Config, ctx: RunContext, pde: str, units: dict, s0: _Setting) 
     sol["distilled"] = np.array(units[first][("distilled", big)]["solution"])
     px = s0.plot["x"] if s0.plot["x"].ndim == 1 else s0.plot["x"][:, 0]
     ctx.save_figure(solution_at_alpha(px.cpu().numpy(), s0.plot["y"].cpu().numpy(), sol, cfg.plot_alpha,
-                                      title=f"{pde}: solution at test alpha (seed {first}, budget {big})"),
+                                      title=f"{pde}: solution at test alpha (seed {first}, budget {big})"
+                                      + ("" if s0.plot["x"].ndim == 1 else ", other inputs mid-box")),
                     f"{pde}_solution")
     alphas = np.linspace(-cfg.alpha_limit, cfg.alpha_limit, cfg.grid_alphas)
     errs = {m: np.array([units[sd][(m, b)]["err_alpha"] for sd in units])
