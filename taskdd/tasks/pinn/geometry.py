@@ -22,8 +22,9 @@ Derivatives are taken by nested reverse-mode autograd over the whole network sta
 ``derivatives="general"`` path; the explicit pass does not serve these families). Alpha is the
 last network input. Collocation (:func:`box_collocation`): Hammersley points of the box (points x
 alpha range) inside; ``2 n_boundary`` Hammersley points on the spatial boundary (``n_boundary``
-there and ``n_boundary`` at ``t = t0`` for time-dependent families), paired with Hammersley
-alphas of the range in a fixed shuffled order.
+there and ``n_boundary`` at ``t = t0`` for time-dependent families; deepxde pairs their space and
+time coordinates by a permutation, here drawn from a fixed seed), paired with Hammersley alphas of
+the range in a fixed shuffled order.
 """
 
 from __future__ import annotations
@@ -192,6 +193,7 @@ def box_collocation(family: GeometryFamily, alpha_range: tuple[float, float], n_
     g, dde = family.geom(), import_deepxde()
     lo, hi = family.box()
     with isolated_globals():
+        np.random.seed(0)  # GeometryXTime pairs space and time with np.random.permutation (restored on exit)
         inside = dde.geometry.Hypercube([*lo, alpha_range[0]], [*hi, alpha_range[1]]).random_points(
             n_interior, random="Hammersley")
         if family.initial is None:

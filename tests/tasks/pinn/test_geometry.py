@@ -98,6 +98,16 @@ def test_collocation_shapes_and_boundary_data_match_the_reference(name):
     assert torch.allclose(c.boundary_u, ref, atol=1e-12)
 
 
+def test_collocation_does_not_depend_on_the_global_random_state():
+    np.random.seed(1)
+    first = sample_collocation((-3.0, -1.0), 16, 8, pde="heat")
+    np.random.seed(2)
+    state = np.random.get_state()[1].copy()
+    second = sample_collocation((-3.0, -1.0), 16, 8, pde="heat")
+    assert all(torch.equal(a, b) for a, b in zip(vars(first).values(), vars(second).values()))
+    assert np.array_equal(np.random.get_state()[1], state)  # and leaves it alone
+
+
 def test_partials_match_finite_differences():
     spec = pinn_network(8, 2, 3)
     params = spec.init(2, torch.Generator().manual_seed(0), dtype=torch.float64)
