@@ -17,6 +17,9 @@ physics over the whole range), ``deepxde_all_data`` (deepxde ``Model.train`` on 
 ``mlp_all_data`` (data-only learner on all data), ``zero`` and ``alpha_agnostic`` (a polynomial
 in x fitted to all data, blind to alpha). Figures per PDE: the solution at a test alpha, the error
 against alpha across both tails, where the distilled alphas went, the outer loss curves.
+Families on a geometry (``poisson2d``, ``heat``: ``--set pdes=heat``) run without the 1D-only
+references ``deepxde_all_data`` and ``alpha_agnostic``; their test curves are grids of
+``n_test_x`` values per input, and the solution figure is a line along the first input.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from data_gen.pinn import PINNProblem, curves, make_pinn_problem
+from data_gen.pinn import PINNProblem, curves, line_curve, make_pinn_problem
 from taskdd import Samples, make_generator
 from taskdd.cases import CaseStudy, RunContext
 from taskdd.study import Cell, Method, Study
@@ -137,8 +140,8 @@ def _setting(cfg: Config, pde: str, seed: int, device: torch.device) -> _Setting
     base = cfg.task.with_options(pde=pde, physics_range=prob.train_range, score_range=prob.alpha_range)
     alphas = torch.linspace(-cfg.alpha_limit, cfg.alpha_limit, cfg.grid_alphas, dtype=torch.float64)
     grid = curves(prob.pde, alphas, cfg.grid_x).to(device, torch.float32)
-    plot = curves(prob.pde, torch.tensor([cfg.plot_alpha], dtype=torch.float64), cfg.grid_x).to(device, torch.float32)
-    return _Setting(prob, base, grid, cfg.grid_x, plot, seed)
+    plot = line_curve(prob.pde, cfg.plot_alpha, cfg.grid_x).to(device, torch.float32)
+    return _Setting(prob, base, grid, len(grid) // cfg.grid_alphas, plot, seed)
 
 
 def _references(s: _Setting) -> list[Method]:
@@ -157,6 +160,8 @@ def _references(s: _Setting) -> list[Method]:
         "zero": lambda: s.judge(zero_predictor),
         "alpha_agnostic": lambda: s.judge(AlphaAgnosticFit.fit(train)),
     }
+    if s.prob.pde.dim > 1:  # deepxde's learner and the polynomial in x are 1D only
+        del work["deepxde_all_data"], work["alpha_agnostic"]
     return [Method(name, lambda c, fn=fn: fn(), budgeted=False) for name, fn in work.items()]
 
 
@@ -191,8 +196,10 @@ def _figures(cfg: Config, ctx: RunContext, pde: str, units: dict, s0: _Setting) 
     first = min(units)
     sol = {m: np.array(units[first][(m, None)]["solution"]) for m in ("all_data", "all_data_fullphys")}
     sol["distilled"] = np.array(units[first][("distilled", big)]["solution"])
-    ctx.save_figure(solution_at_alpha(s0.plot["x"].cpu().numpy(), s0.plot["y"].cpu().numpy(), sol, cfg.plot_alpha,
-                                      title=f"{pde}: solution at test alpha (seed {first}, budget {big})"),
+    px = s0.plot["x"] if s0.plot["x"].ndim == 1 else s0.plot["x"][:, 0]
+    ctx.save_figure(solution_at_alpha(px.cpu().numpy(), s0.plot["y"].cpu().numpy(), sol, cfg.plot_alpha,
+                                      title=f"{pde}: solution at test alpha (seed {first}, budget {big})"
+                                      + ("" if s0.plot["x"].ndim == 1 else ", other inputs mid-box")),
                     f"{pde}_solution")
     alphas = np.linspace(-cfg.alpha_limit, cfg.alpha_limit, cfg.grid_alphas)
     errs = {m: np.array([units[sd][(m, b)]["err_alpha"] for sd in units])

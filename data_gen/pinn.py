@@ -6,7 +6,10 @@ Reference solutions: the family's ``reference(x, alpha)`` when it has one (the c
 :class:`~taskdd.tasks.pinn.families.CubicFamily` without one) a second-order finite-difference
 Newton solve on ``n`` and ``2n`` intervals, combined by Richardson extrapolation (fourth order)
 and interpolated with a cubic spline; any other family without a reference is a ConfigError.
-Every function takes a family or a registered family's name.
+Every function takes a family or a registered family's name. For a family on a geometry
+(:class:`~taskdd.tasks.pinn.geometry.GeometryFamily`: ``poisson2d``, ``heat``) the points ``x``
+are ``[N, dim]``: measurements uniform over the geometry's box, test curves on a grid of
+``n_test_x`` values per input (``n_test_x ** dim`` points per alpha).
 """
 
 from __future__ import annotations
@@ -23,10 +26,11 @@ from scipy.sparse.linalg import spsolve
 from taskdd.data import Samples
 from taskdd.device import make_generator
 from taskdd.errors import ConfigError, DataError
-from taskdd.tasks.pinn.families import CubicFamily, PDEFamily, as_family
+from taskdd.tasks.pinn.families import CubicFamily, Family, as_family
 from taskdd.tasks.pinn.problems import check_alpha_range
 
-__all__ = ["PINNProblem", "solve_fd", "reference_solution", "make_pinn_problem", "tail_ranges", "curves"]
+__all__ = ["PINNProblem", "solve_fd", "reference_solution", "make_pinn_problem", "tail_ranges", "curves",
+           "line_curve"]
 
 
 def solve_fd(problem: CubicFamily, alpha: np.ndarray, n: int, *, tol: float = 1e-12,
@@ -65,23 +69,26 @@ def solve_fd(problem: CubicFamily, alpha: np.ndarray, n: int, *, tol: float = 1e
                     f"[{alpha.min():.3g}, {alpha.max():.3g}]")
 
 
-def reference_solution(problem: str | PDEFamily, x: torch.Tensor, alpha: torch.Tensor, *,
+def reference_solution(problem: str | Family, x: torch.Tensor, alpha: torch.Tensor, *,
                        n: int = 256) -> torch.Tensor:
-    """``u(x, alpha)`` for ``x, alpha [N]`` (float64 computation, result in x's dtype and device).
+    """``u(x, alpha)`` for ``x, alpha [N]`` (``x [N, dim]`` for a family on a geometry; float64
+    computation, result ``[N]`` in x's dtype and device).
 
     The family's ``reference`` (float64 numpy arrays in and out) when it has one; for a
     :class:`CubicFamily` without one, Richardson-extrapolated finite differences on ``n`` / ``2n``
     intervals for each distinct alpha, cubic-spline interpolated in x; ConfigError otherwise.
     """
     problem = as_family(problem)
-    if x.shape != alpha.shape or x.ndim != 1:
-        raise DataError(f"x and alpha must both have shape [N], got {tuple(x.shape)} and {tuple(alpha.shape)}")
+    want = tuple(alpha.shape) + (() if problem.dim == 1 else (problem.dim,))
+    if tuple(x.shape) != want or alpha.ndim != 1:
+        dims = "both have shape [N]" if problem.dim == 1 else f"have shapes [N, {problem.dim}] and [N]"
+        raise DataError(f"x and alpha must {dims}, got {tuple(x.shape)} and {tuple(alpha.shape)}")
     xd, ad = x.detach().cpu().double().numpy(), alpha.detach().cpu().double().numpy()
     if problem.reference is not None:
         u = np.asarray(problem.reference(xd, ad), dtype=np.float64)
-        if u.shape != xd.shape:
+        if u.shape != ad.shape:
             raise DataError(f"PDE family {problem.name!r}: reference(x, alpha) returned shape {u.shape}, "
-                            f"expected {xd.shape}")
+                            f"expected {ad.shape}")
     elif not isinstance(problem, CubicFamily):
         raise ConfigError(f"PDE family {problem.name!r} has no reference solution; give it "
                           "reference=callable(x, alpha) (float64 numpy arrays [N] -> [N]) to generate data from it")
@@ -114,13 +121,29 @@ def _tail_normal(n: int, alpha_range: tuple[float, float], g: torch.Generator) -
     return torch.special.ndtri(lo + (hi - lo) * torch.rand(n, generator=g, dtype=torch.float64))
 
 
-def curves(problem: str | PDEFamily, alphas: torch.Tensor, n_x: int) -> Samples:
-    """Clean solution curves: each alpha of ``alphas [A]`` on ``n_x`` uniform x over the family's
-    domain. Samples ``x, alpha, y`` of ``[A * n_x]`` (float64), alpha-major."""
-    problem = as_family(problem)
-    xs = torch.linspace(*problem.domain, n_x, dtype=torch.float64)
-    x, a = xs.repeat(alphas.numel()), alphas.double().repeat_interleave(n_x)
+def _points(xs: torch.Tensor, alphas: torch.Tensor, problem: Family) -> Samples:
+    """The points ``xs`` ([n] or [n, dim]) for each alpha of ``alphas [A]``, alpha-major, with the reference."""
+    n = xs.shape[0]
+    x, a = xs.repeat(alphas.numel(), *([1] * (xs.ndim - 1))), alphas.double().repeat_interleave(n)
     return Samples(x=x, alpha=a, y=reference_solution(problem, x, a))
+
+
+def curves(problem: str | Family, alphas: torch.Tensor, n_x: int) -> Samples:
+    """Clean solution curves: each alpha of ``alphas [A]`` on ``n_x`` uniform x over the family's
+    domain (on a geometry: a grid of ``n_x`` values per input, ``n_x ** dim`` points).
+    Samples ``x, alpha, y`` of ``[A * n_x]`` (float64), alpha-major."""
+    problem = as_family(problem)
+    if problem.dim > 1:
+        return _points(problem.grid(n_x), alphas, problem)
+    return _points(torch.linspace(*problem.domain, n_x, dtype=torch.float64), alphas, problem)
+
+
+def line_curve(problem: str | Family, alpha: float, n_x: int) -> Samples:
+    """The solution at one ``alpha`` on ``n_x`` points: :func:`curves` in 1D; on a geometry the
+    points run along the first input with the others at the box's middle (for plots)."""
+    problem = as_family(problem)
+    alphas = torch.tensor([alpha], dtype=torch.float64)
+    return _points(problem.line(n_x), alphas, problem) if problem.dim > 1 else curves(problem, alphas, n_x)
 
 
 @dataclass(frozen=True)
@@ -132,7 +155,7 @@ class PINNProblem:
     train_range / test_range: the tails' alpha ranges; alpha_range: the declared range of use.
     """
 
-    pde: PDEFamily
+    pde: Family
     train: Samples
     test: Samples
     train_range: tuple[float, float]
@@ -141,7 +164,7 @@ class PINNProblem:
     noise: float
 
 
-def make_pinn_problem(pde: str | PDEFamily = "poisson", *, n_train: int = 200, n_test_alphas: int = 20,
+def make_pinn_problem(pde: str | Family = "poisson", *, n_train: int = 200, n_test_alphas: int = 20,
                       n_test_x: int = 101, quantile: float | None = None, alpha_limit: float | None = None,
                       noise: float = 0.1, seed: int = 0, dtype: torch.dtype = torch.float32) -> PINNProblem:
     """Training measurements of the family ``pde`` (a registered name or a family) at ``x``
@@ -160,8 +183,12 @@ def make_pinn_problem(pde: str | PDEFamily = "poisson", *, n_train: int = 200, n
     train_range, test_range = tail_ranges(quantile, alpha_limit)
     g = make_generator(seed)
     alpha = _tail_normal(n_train, train_range, g)
-    a, b = problem.domain
-    x = a + (b - a) * torch.rand(n_train, generator=g, dtype=torch.float64)
+    if problem.dim > 1:
+        lo, hi = (torch.as_tensor(v) for v in problem.box())
+        x = lo + (hi - lo) * torch.rand(n_train, problem.dim, generator=g, dtype=torch.float64)
+    else:
+        a, b = problem.domain
+        x = a + (b - a) * torch.rand(n_train, generator=g, dtype=torch.float64)
     y = reference_solution(problem, x, alpha) + noise * torch.randn(n_train, generator=g, dtype=torch.float64)
     ood = curves(problem, _tail_normal(n_test_alphas, test_range, g), n_test_x)
     ind = curves(problem, _tail_normal(n_test_alphas, train_range, g), n_test_x)

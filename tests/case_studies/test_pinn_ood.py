@@ -43,7 +43,7 @@ def test_references_behave_as_the_physics_says(quick, results):
 
 
 @pytest.mark.parametrize("setting, message", [
-    ("pdes=heat", r"unknown pdes \['heat'\]; known pdes: poisson, nonlinear, poisson-k"),
+    ("pdes=wave", r"unknown pdes \['wave'\]; known pdes: poisson, nonlinear, poisson2d, heat, poisson-k"),
     ("lr_schedule=step", r"lr_schedule must be one of \['constant', 'cosine'\], got 'step'"),
     ("task.pde=nonlinear", r"task.pde is set per PDE from pdes and the data; got 'nonlinear'"),
     ("task.learner=cnn", r"--set task.learner='cnn': accepted values are \['pinn', 'mlp'\]"),
@@ -51,3 +51,16 @@ def test_references_behave_as_the_physics_says(quick, results):
 def test_bad_settings_are_config_errors(setting, message, quick_run, tmp_path):
     with pytest.raises(ConfigError, match=message):
         quick_run("pinn-ood", setting, out=tmp_path)
+
+
+def test_families_on_a_geometry_run_without_the_1d_only_references(quick_run, results):
+    out = quick_run("pinn-ood", "pdes=heat,poisson2d", "steps=3", "n_train=40", "ablation_budgets=10",
+                    "task.eval_steps=20", "n_test_x=5", "grid_x=5", "grid_alphas=3", "n_test_alphas=2",
+                    "task.n_interior=32", "task.score_interior=32")
+    df = results(out)
+    assert set(df.case) == {"pinn-ood:pde=heat", "pinn-ood:pde=poisson2d"}
+    assert set(df.method) == METHODS - {"deepxde_all_data", "alpha_agnostic"}
+    assert df.value.notna().all() and (df.value > 0).all()
+    for pde in ("heat", "poisson2d"):
+        for f in FIGURES:
+            assert (out / f"{pde}_{f}.png").exists(), f

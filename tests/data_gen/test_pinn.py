@@ -91,8 +91,8 @@ def test_bad_settings_are_config_errors():
         make_pinn_problem(quantile=0.7)
     with pytest.raises(ConfigError, match="noise must be a finite number >= 0, got -1"):
         make_pinn_problem(noise=-1)
-    with pytest.raises(ConfigError, match="unknown pde 'heat'"):
-        make_pinn_problem("heat")
+    with pytest.raises(ConfigError, match="unknown pde 'wave'"):
+        make_pinn_problem("wave")
     with pytest.raises(ConfigError, match="alpha_limit must exceed the tail threshold 0.994"):
         tail_ranges(0.16, 0.5)
     with pytest.raises(DataError, match=r"x and alpha must both have shape \[N\]"):

@@ -1,6 +1,8 @@
 """PINN task: distilled measurements for out-of-distribution boundary conditions.
 
 Modules: ``families`` (PDE families: :class:`PDEFamily`, :func:`register_pde`, :func:`get_problem`),
+``geometry`` (families on 2D space or space and time: :class:`GeometryFamily`; the shipped
+``poisson2d`` and ``heat`` in ``families_nd``),
 ``problems`` (collocation), ``modules`` (the tanh MLPs ``(x, alpha) -> u``
 of the small-network kit :mod:`taskdd.nets`, and reading one from a deepxde FNN), ``losses``,
 ``pool`` (the network pool of the unrolled learner), ``task`` (:class:`PINNTask`, registered as
@@ -11,9 +13,11 @@ and ``deepxde_learner``. Networks are trained with the kit's functional Adam. de
 
 from taskdd.tasks.pinn.coef import CoefFamily
 from taskdd.tasks.pinn.families import Derivatives, PDEFamily, get_problem, register_pde
+from taskdd.tasks.pinn.geometry import GeometryFamily, Partials
 from taskdd.tasks.pinn.inverse import InversePINNTask
 from taskdd.tasks.pinn.metrics import rel_l2, rel_l2_by_alpha, split_rel_l2
 from taskdd.tasks.pinn.task import LEARNERS, PINNModel, PINNTask
 
 __all__ = ["PINNTask", "PINNModel", "LEARNERS", "InversePINNTask", "CoefFamily", "PDEFamily", "Derivatives",
+           "GeometryFamily", "Partials",
            "register_pde", "get_problem", "rel_l2", "split_rel_l2", "rel_l2_by_alpha"]

@@ -25,8 +25,10 @@ def as_fixed_set(data: Samples) -> SyntheticSet:
 
 
 def empty_set(like: Tensor) -> SyntheticSet:
-    """A set with no measurements (physics-only training), on ``like``'s device and dtype."""
-    return SyntheticSet([{k: like.new_zeros(0) for k in _NAMES}], learnable=[])
+    """A set with no measurements (physics-only training), on ``like``'s device and dtype
+    (``x [0, dim]`` when ``like`` is ``[n, dim]``)."""
+    return SyntheticSet([{k: like.new_zeros(0, *(like.shape[1:] if k == "x" else ())) for k in _NAMES}],
+                        learnable=[])
 
 
 def zero_predictor(x: Tensor, alpha: Tensor) -> Tensor:

@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 def deepxde_model(task: PINNTask, x: Tensor, alpha: Tensor, y: Tensor, init: Tensor):
     """A compiled ``deepxde.Model`` for ``task``'s learner on the measurements ``x, alpha, y [n]``,
     its FNN set to the flat parameters ``init [P]`` (layout of :class:`~taskdd.nets.MLP`)."""
+    if task.problem.dim > 1:
+        raise ConfigError(f"the deepxde learner takes 1D families only; PDE family {task.problem.name!r} "
+                          f"has {task.problem.dim} inputs besides alpha")
     if any(task.problem.neumann):
         raise ConfigError(f"the deepxde learner takes Dirichlet conditions only; PDE family {task.problem.name!r} "
                           f"has Neumann edges {task.problem.neumann}")

@@ -18,7 +18,10 @@ A family is a 1D problem on an interval ``domain = (a, b)`` with a boundary para
 Families whose residual needs only ``u, u_xx`` use the explicit second-derivative pass
 (:meth:`~taskdd.nets.MLP.forward_d2`); ``uses_u_x=True`` takes both derivatives by autograd with
 respect to per-network copies of the collocation points (slower, any activation).
-The built-in families ``poisson`` and ``nonlinear`` are :class:`CubicFamily` instances.
+The built-in families ``poisson`` and ``nonlinear`` are :class:`CubicFamily` instances. Families
+on 2D space or space and time are :class:`~taskdd.tasks.pinn.geometry.GeometryFamily` instances
+(the shipped ``poisson2d`` and ``heat``: :mod:`~taskdd.tasks.pinn.families_nd`); the registry
+holds both kinds.
 """
 
 from __future__ import annotations
@@ -34,8 +37,10 @@ from torch import Tensor
 
 from taskdd.errors import ConfigError
 from taskdd.tasks.pinn.dde_import import import_deepxde
+from taskdd.tasks.pinn.families_nd import HEAT, POISSON2D
+from taskdd.tasks.pinn.geometry import GeometryFamily
 
-__all__ = ["Derivatives", "PDEFamily", "CubicFamily", "PROBLEMS", "register_pde", "get_problem", "as_family"]
+__all__ = ["Derivatives", "PDEFamily", "CubicFamily", "Family", "PROBLEMS", "register_pde", "get_problem", "as_family"]
 
 
 class Derivatives(NamedTuple):
@@ -85,6 +90,11 @@ class PDEFamily:
         if not (isinstance(self.alpha_limit, (int, float)) and 0 < self.alpha_limit < math.inf):
             raise ConfigError(f"PDE family {self.name!r}: alpha_limit must be a finite number > 0, "
                               f"got {self.alpha_limit!r}")
+
+    @property
+    def dim(self) -> int:
+        """The number of inputs besides alpha: 1 (x)."""
+        return 1
 
     def residual(self, x: Tensor, u: Tensor, u_xx: Tensor, u_x: Tensor | None = None) -> Tensor:
         """The PDE residual at ``x`` (broadcasting shapes)."""
@@ -151,18 +161,22 @@ class CubicFamily(PDEFamily):
         return f"CubicFamily({self.name!r}, cubic={self.cubic})"
 
 
-PROBLEMS: dict[str, PDEFamily] = {
+Family = PDEFamily | GeometryFamily
+
+PROBLEMS: dict[str, Family] = {
     "poisson": CubicFamily("poisson", 0.0),
     "nonlinear": CubicFamily("nonlinear", 1.0),
+    "poisson2d": POISSON2D,
+    "heat": HEAT,
 }
 
 
-def register_pde(family: PDEFamily, *, replace: bool = False) -> PDEFamily:
+def register_pde(family: Family, *, replace: bool = False) -> Family:
     """Make ``family`` known by its name (to :func:`get_problem`, ``PINNTask(pde=name)``,
     ``data_gen.pinn.make_pinn_problem`` and the pinn-ood case study). A taken name is a
     ConfigError unless ``replace=True``; registering the same object again is fine."""
-    if not isinstance(family, PDEFamily):
-        raise ConfigError(f"register_pde takes a PDEFamily, got {type(family).__name__}")
+    if not isinstance(family, (PDEFamily, GeometryFamily)):
+        raise ConfigError(f"register_pde takes a PDEFamily or a GeometryFamily, got {type(family).__name__}")
     taken = PROBLEMS.get(family.name)
     if taken is not None and taken is not family and not replace:
         raise ConfigError(f"pde name {family.name!r} is taken; pass replace=True to replace it or choose another "
@@ -171,13 +185,13 @@ def register_pde(family: PDEFamily, *, replace: bool = False) -> PDEFamily:
     return family
 
 
-def get_problem(name: str) -> PDEFamily:
+def get_problem(name: str) -> Family:
     """The PDE family called ``name`` (ConfigError listing the known ones otherwise)."""
     if not isinstance(name, str) or name not in PROBLEMS:
         raise ConfigError(f"unknown pde {name!r}; known pdes: {', '.join(PROBLEMS)}")
     return PROBLEMS[name]
 
 
-def as_family(pde: "str | PDEFamily") -> PDEFamily:
-    """``pde`` itself if it is a :class:`PDEFamily`, else the registered family of that name."""
-    return pde if isinstance(pde, PDEFamily) else get_problem(pde)
+def as_family(pde: "str | Family") -> Family:
+    """``pde`` itself if it is a family (1D or on a geometry), else the registered family of that name."""
+    return pde if isinstance(pde, (PDEFamily, GeometryFamily)) else get_problem(pde)

@@ -25,14 +25,17 @@ from torch import Tensor
 from taskdd.errors import ConfigError, DataError
 from taskdd.nets import MLP
 from taskdd.tasks.pinn.coef import CoefFamily, CoefMLP
-from taskdd.tasks.pinn.problems import Collocation, PDEFamily
+from taskdd.tasks.pinn.geometry import GeometryFamily
+from taskdd.tasks.pinn.problems import Collocation, Family
 
 __all__ = ["DERIVATIVES", "general_path", "LossWeights", "LossTerms", "data_misfit", "stack_inputs",
            "derivatives_autograd"]
 
 
 def stack_inputs(x: Tensor, alpha: Tensor) -> Tensor:
-    """``[n, 2]`` network inputs from ``x [n]`` and ``alpha [n]``."""
+    """``[n, 2]`` network inputs from ``x [n]`` and ``alpha [n]`` (``[n, dim + 1]`` from ``x [n, dim]``)."""
+    if x.ndim == 2 and x.shape[1] >= 2 and alpha.ndim == 1 and x.shape[0] == alpha.shape[0]:
+        return torch.cat([x, alpha[:, None]], -1)
     if x.ndim != 1 or alpha.shape != x.shape:
         raise DataError(f"x and alpha must both have shape [n], got {tuple(x.shape)} and {tuple(alpha.shape)}")
     return torch.stack([x, alpha], -1)
@@ -73,11 +76,17 @@ def derivatives_autograd(spec: MLP, params: Tensor, inputs: Tensor) -> tuple[Ten
 DERIVATIVES = ("auto", "explicit", "general")
 
 
-def general_path(derivatives: str, problem: PDEFamily, spec: MLP | CoefMLP) -> bool:
+def general_path(derivatives: str, problem: Family, spec: MLP | CoefMLP) -> bool:
     """Whether ``derivatives`` (one of :data:`DERIVATIVES`) takes the general path for ``problem``
-    and networks ``spec``; ConfigError for an unknown setting or an explicit pass that cannot serve."""
+    and networks ``spec``; ConfigError for an unknown setting or an explicit pass that cannot serve
+    (a :class:`GeometryFamily` always takes the general path)."""
     if derivatives not in DERIVATIVES:
         raise ConfigError(f"derivatives must be one of {list(DERIVATIVES)}, got {derivatives!r}")
+    if isinstance(problem, GeometryFamily):
+        if derivatives == "explicit" or isinstance(spec, CoefMLP):
+            raise ConfigError(f"PDE family {problem.name!r} on a geometry takes neither the explicit derivative "
+                              f"pass nor a learned coefficient; use derivatives='general' or 'auto'")
+        return True
     tanh = getattr(spec, "net", spec).activation == "tanh"
     if derivatives == "explicit" and (problem.uses_u_x or not tanh):
         raise ConfigError(f"the explicit derivative pass takes u_xx of tanh networks only; PDE family "
@@ -91,21 +100,26 @@ class LossTerms:
     ``n = 0``). The stacked inputs are built once, so a training loop reuses them every step.
     derivatives: one of :data:`DERIVATIVES`."""
 
-    def __init__(self, spec: MLP | CoefMLP, problem: PDEFamily, colloc: Collocation, x: Tensor, alpha: Tensor,
+    def __init__(self, spec: MLP | CoefMLP, problem: Family, colloc: Collocation, x: Tensor, alpha: Tensor,
                  y: Tensor, derivatives: str = "auto"):
         self.general = general_path(derivatives, problem, spec)
         if isinstance(spec, CoefMLP) and not isinstance(problem, CoefFamily):
             raise ConfigError(f"networks with a learned coefficient need a CoefFamily, got {problem!r}")
         self.spec, self.problem, self.y = spec, problem, y
         self.n_interior, self.n_boundary = colloc.interior.shape[0], colloc.boundary.shape[0]
-        self.x_interior = colloc.interior[:, 0]
+        self.geo = isinstance(problem, GeometryFamily)
+        self.x_interior = colloc.interior[:, :-1] if self.geo else colloc.interior[:, 0]
         self.boundary_u = colloc.boundary_u
         self.inputs = torch.cat([colloc.interior, colloc.boundary, stack_inputs(x, alpha).to(colloc.interior)])
         self.interior, self.boundary = colloc.interior, colloc.boundary
-        self.neumann = problem.neumann_mask(colloc.boundary[:, 0])
+        self.neumann = None if self.geo else problem.neumann_mask(colloc.boundary[:, 0])
 
     def __call__(self, params: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        if self.general:
+        if self.geo:
+            u_in, partials = self.problem.partials(self.spec, params, self.interior)
+            u_bc, u_data = self.spec.forward(params, self.inputs[self.n_interior:]).squeeze(-1).split(
+                [self.n_boundary, self.y.shape[0]], dim=1)
+        elif self.general:
             u_in, u_x, u_xx = derivatives_autograd(self.spec, params, self.interior)
             u_bc, u_data = self.spec.forward(params, self.inputs[self.n_interior:]).squeeze(-1).split(
                 [self.n_boundary, self.y.shape[0]], dim=1)
@@ -115,7 +129,9 @@ class LossTerms:
             u_x = None
         if self.neumann is not None:
             u_bc = torch.where(self.neumann, derivatives_autograd(self.spec, params, self.boundary)[1], u_bc)
-        if isinstance(self.spec, CoefMLP):
+        if self.geo:
+            r = self.problem.residual(self.x_interior, u_in, partials)
+        elif isinstance(self.spec, CoefMLP):
             r = self.problem.residual_with(self.spec.coef(params)[:, None], self.x_interior, u_in, u_xx, u_x)
         else:
             r = self.problem.residual(self.x_interior, u_in, u_xx, u_x)

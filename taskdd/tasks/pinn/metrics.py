@@ -1,4 +1,5 @@
-"""Relative L2 errors of predictors ``(x [n], alpha [n]) -> u [E, n]`` (``E`` networks or 1)."""
+"""Relative L2 errors of predictors ``(x [n], alpha [n]) -> u [E, n]`` (``E`` networks or 1;
+``x [n, dim]`` for a family on a geometry: the norms run over all points of all inputs)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ def split_rel_l2(predict: Predictor, test: Samples) -> dict[str, float]:
 
 def rel_l2_by_alpha(predict: Predictor, curves: Samples, n_x: int) -> Tensor:
     """``[A]``: relative L2 error of each curve of ``curves`` (``A`` alphas x ``n_x`` points,
-    alpha-major as made by ``data_gen.pinn.curves``), mean over predictions."""
+    alpha-major as made by ``data_gen.pinn.curves``; on a geometry ``n_x`` is the number of grid
+    points per alpha), mean over predictions."""
     y = curves["y"].reshape(-1, n_x)
     with torch.no_grad():
         u = predict(curves["x"], curves["alpha"]).to(y).reshape(-1, *y.shape)

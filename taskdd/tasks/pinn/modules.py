@@ -18,11 +18,11 @@ from taskdd.nets import MLP
 __all__ = ["pinn_network", "spec_of_module"]
 
 
-def pinn_network(width: int, depth: int) -> MLP:
-    """``2 -> width x depth (tanh) -> 1``; Glorot-normal weights, zero biases (deepxde's FNN default)."""
+def pinn_network(width: int, depth: int, n_inputs: int = 2) -> MLP:
+    """``n_inputs -> width x depth (tanh) -> 1``; Glorot-normal weights, zero biases (deepxde's FNN default)."""
     if not isinstance(depth, int) or isinstance(depth, bool) or depth < 1:
         raise ConfigError(f"network depth must be an int >= 1, got {depth!r}")
-    return MLP(2, 1, width, depth, "tanh", "glorot_normal")
+    return MLP(n_inputs, 1, width, depth, "tanh", "glorot_normal")
 
 
 def _deepxde_linears(net: nn.Module) -> list[nn.Linear]:

@@ -16,7 +16,8 @@ from torch import Tensor
 
 from taskdd.errors import ConfigError
 from taskdd.tasks.pinn.dde_import import import_deepxde, isolated_globals
-from taskdd.tasks.pinn.families import PROBLEMS, PDEFamily, as_family, get_problem, register_pde
+from taskdd.tasks.pinn.families import PROBLEMS, Family, PDEFamily, as_family, get_problem, register_pde
+from taskdd.tasks.pinn.geometry import GeometryFamily, box_collocation
 
 PDEProblem = PDEFamily  # the name before families could be registered
 
@@ -42,7 +43,9 @@ class Collocation:
     """Physics points over a family's domain ``x in [a, b]`` and an alpha range.
 
     interior: ``[n, 2]`` columns (x, alpha); boundary: ``[2m, 2]`` with x in {a, b};
-    boundary_u: ``[2m]`` Dirichlet values at the boundary points.
+    boundary_u: ``[2m]`` Dirichlet values at the boundary points. For a
+    :class:`~taskdd.tasks.pinn.geometry.GeometryFamily`: ``[n, dim + 1]`` and ``[2m, dim + 1]``
+    (inputs..., alpha), boundary and initial points together.
     """
 
     interior: Tensor
@@ -54,16 +57,20 @@ class Collocation:
 
 
 def sample_collocation(alpha_range: tuple[float, float], n_interior: int, n_boundary: int, *,
-                       pde: "str | PDEFamily", device=None, dtype: torch.dtype = torch.float32) -> Collocation:
+                       pde: "str | Family", device=None, dtype: torch.dtype = torch.float32) -> Collocation:
     """Hammersley points of deepxde's ``Rectangle([a, lo], [b, hi])`` inside, and ``n_boundary``
     Hammersley alphas of ``Interval(lo, hi)`` on each of the edges x = a and x = b, where
     ``(a, b)`` is the domain of ``pde`` (a family or a registered name); the edge values are the
-    family's ``boundary(x, alpha)``."""
+    family's ``boundary(x, alpha)``. A :class:`GeometryFamily`'s points come from
+    :func:`~taskdd.tasks.pinn.geometry.box_collocation`."""
     family = as_family(pde)
-    (a, b), (lo, hi) = family.domain, check_alpha_range("alpha_range", alpha_range)
+    lo, hi = check_alpha_range("alpha_range", alpha_range)
     for name, n in (("n_interior", n_interior), ("n_boundary", n_boundary)):
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             raise ConfigError(f"{name} must be an int >= 1, got {n!r}")
+    if isinstance(family, GeometryFamily):
+        return Collocation(*box_collocation(family, (lo, hi), n_interior, n_boundary)).to(device, dtype)
+    a, b = family.domain
     dde = import_deepxde()
     with isolated_globals():
         inside = dde.geometry.Rectangle([a, lo], [b, hi]).random_points(n_interior, random="Hammersley")

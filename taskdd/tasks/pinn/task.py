@@ -39,7 +39,7 @@ from taskdd.tasks.pinn.losses import LossTerms, LossWeights, data_misfit, genera
 from taskdd.tasks.pinn.metrics import split_rel_l2
 from taskdd.tasks.pinn.modules import pinn_network, spec_of_module
 from taskdd.tasks.pinn.pool import NetworkPool
-from taskdd.tasks.pinn.families import PROBLEMS, PDEFamily, as_family
+from taskdd.tasks.pinn.families import PROBLEMS, Family, as_family
 from taskdd.tasks.pinn.problems import Collocation, check_alpha_range, sample_collocation
 
 __all__ = ["PINNTask", "PINNModel", "LEARNERS"]
@@ -56,17 +56,21 @@ class PINNModel:
     params: Tensor
 
     def predict(self, x: Tensor, alpha: Tensor) -> Tensor:
-        """``u [E, n]`` at ``x, alpha [n]``."""
+        """``u [E, n]`` at ``x, alpha [n]`` (``x [n, dim]`` for a family on a geometry)."""
         return self.spec.forward(self.params, stack_inputs(x, alpha).to(self.params)).squeeze(-1)
 
     def to_modules(self) -> list[nn.Sequential]:
-        """The ``E`` networks as plain ``nn.Sequential`` modules taking ``[n, 2]`` inputs ``(x, alpha)``."""
+        """The ``E`` networks as plain ``nn.Sequential`` modules taking ``[n, dim + 1]`` inputs ``(x..., alpha)``."""
         return [self.spec.to_module(p) for p in self.params.detach()]
 
 
-def _check_points(what: str, x: Tensor, alpha: Tensor, y: Tensor) -> None:
+def _check_points(what: str, x: Tensor, alpha: Tensor, y: Tensor, dim: int = 1) -> None:
     shapes = [tuple(t.shape) for t in (x, alpha, y)]
-    if any(len(s) != 1 for s in shapes) or len(set(shapes)) != 1:
+    if dim > 1:
+        if len(shapes[0]) != 2 or shapes[0][1] != dim or shapes[1:] != [shapes[0][:1]] * 2:
+            raise DataError(f"{what} x, alpha, y must have shapes [n, {dim}], [n], [n], got "
+                            f"{shapes[0]}, {shapes[1]}, {shapes[2]}")
+    elif any(len(s) != 1 for s in shapes) or len(set(shapes)) != 1:
         raise DataError(f"{what} x, alpha, y must all have shape [n], got {shapes[0]}, {shapes[1]}, {shapes[2]}")
     for name, t in zip(_NAMES, (x, alpha, y)):
         if not t.is_floating_point():
@@ -84,7 +88,9 @@ class PINNTask(Task):
 
     pde: a registered family's name ("poisson", "nonlinear", or one added with ``register_pde``)
     or a :class:`~taskdd.tasks.pinn.families.PDEFamily` (:mod:`taskdd.tasks.pinn.families`);
-    ``config()`` records its name. learner: "pinn" (data +
+    ``config()`` records its name. A :class:`~taskdd.tasks.pinn.geometry.GeometryFamily` (2D
+    space, or space and time: "poisson2d", "heat") takes ``x [n, dim]`` in the data and networks
+    ``(inputs..., alpha) -> u``; its derivatives always take the general path. learner: "pinn" (data +
     physics over ``physics_range``) | "mlp" (data only). physics_range: alpha range of the
     learner's physics (the training range); score_range: alpha range of the score's physics
     (the declared range of use). width / depth: the tanh MLP. inner_lr: the learner's Adam step.
@@ -110,7 +116,7 @@ class PINNTask(Task):
     (:data:`~taskdd.tasks.pinn.losses.DERIVATIVES`).
     """
 
-    pde: str | PDEFamily = "poisson"
+    pde: str | Family = "poisson"
     learner: Literal["pinn", "mlp"] = "pinn"
     physics_range: tuple[float, float] = (-3.0, -1.0)
     score_range: tuple[float, float] = (-3.0, 3.0)
@@ -157,7 +163,7 @@ class PINNTask(Task):
             raise ConfigError(f"inner_lr must be > 0, got {self.inner_lr!r}")
         if self.lifetimes is not None:
             self.lifetimes = tuple(self.lifetimes)
-        self.spec = pinn_network(self.width, self.depth)
+        self.spec = pinn_network(self.width, self.depth, self.problem.dim + 1)
         self.adam = AdamConfig(lr=float(self.inner_lr))
         self.weights = LossWeights(self.data_weight, self.pde_weight, self.bc_weight)
         self.score_weights = LossWeights(self.score_data_weight, self.score_pde_weight, self.score_bc_weight)
@@ -186,7 +192,7 @@ class PINNTask(Task):
 
     def learner_loss(self, x: Tensor, alpha: Tensor, y: Tensor) -> LossFn:
         """``params [E, P] -> [E]``: the learner's training loss on the points ``x, alpha, y [n]``."""
-        _check_points("synthetic", x, alpha, y)
+        _check_points("synthetic", x, alpha, y, self.problem.dim)
         if self.learner == "mlp":
             return lambda p: self.weights.data * data_misfit(self.spec, p, x, alpha, y)
         terms = LossTerms(self.spec, self.problem, self.collocation("learner", x), x, alpha, y, self.derivatives)
@@ -219,7 +225,7 @@ class PINNTask(Task):
     def validate(self, sources: Samples, budget: int) -> None:
         if not isinstance(sources, Samples) or any(k not in sources for k in _NAMES):
             raise DataError(f"the pinn task takes Samples(x=[N], alpha=[N], y=[N]), got {sources!r}")
-        _check_points("sources", sources["x"], sources["alpha"], sources["y"])
+        _check_points("sources", sources["x"], sources["alpha"], sources["y"], self.problem.dim)
         if budget > len(sources):
             raise ConfigError(f"budget {budget} is larger than the data ({len(sources)} measurements)")
 
@@ -252,9 +258,12 @@ class PINNTask(Task):
         return split_rel_l2(self.train_networks(x, alpha, y, self.eval_models, gen).predict, test)
 
     def project_(self, synthetic: SyntheticSet) -> None:
-        """x into the family's domain; with ``alpha_in_range`` the alphas into ``physics_range``."""
+        """x into the family's domain (box); with ``alpha_in_range`` the alphas into ``physics_range``."""
         for part in synthetic.parts:
-            part["x"].clamp_(*self.problem.domain)
+            if self.problem.dim > 1:
+                self.problem.clamp_(part["x"])
+            else:
+                part["x"].clamp_(*self.problem.domain)
             if self.alpha_in_range:
                 part["alpha"].clamp_(*self.physics_range)
 

@@ -67,8 +67,8 @@ def test_isolated_globals_restores_the_default_device_and_dtype():
 
 
 def test_bad_problem_settings_are_config_errors():
-    with pytest.raises(ConfigError, match=r"unknown pde 'heat'; known pdes: poisson, nonlinear"):
-        get_problem("heat")
+    with pytest.raises(ConfigError, match=r"unknown pde 'wave'; known pdes: poisson, nonlinear, poisson2d, heat"):
+        get_problem("wave")
     with pytest.raises(ConfigError, match=r"alpha_range is inverted or empty: got \(lo, hi\) = \(1.0, -1.0\)"):
         sample_collocation((1.0, -1.0), 8, 2, pde="poisson")
     with pytest.raises(ConfigError, match="n_interior must be an int >= 1, got 0"):
