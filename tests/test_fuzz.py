@@ -147,7 +147,7 @@ def test_dbn_bad_inputs(prob):
     renamed = Sources([Source(s.values, s.mask, [f"q{i}" for i in range(4)], s.name, 0.3) for s in src])
     _expect(_dbn(prob, renamed), "do not match")
     shorter = Sources([src[0], Source(src[1].values[:, :2], src[1].mask[:, :2], src[1].variables, "source1", 0.3)])
-    _expect(_dbn(prob, shorter), "sequence length")
+    _expect(_dbn(prob, shorter), "number of time slices T")
     _expect(_dbn(prob, Sources([Source(s.values, s.mask, s.variables, s.name) for s in src])), "noise")
     _expect(_dbn(prob, src, budget=1000), "larger than")
     _expect(lambda: DBNLikelihoodTask(prob.truth.structure, obs_noise=-0.1), "obs_noise")
