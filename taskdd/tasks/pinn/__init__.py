@@ -12,6 +12,7 @@ and ``deepxde_learner``. Networks are trained with the kit's functional Adam. de
 """
 
 from taskdd.tasks.pinn.coef import CoefFamily
+from taskdd.tasks.pinn.dde_import import import_deepxde
 from taskdd.tasks.pinn.families import Derivatives, PDEFamily, get_problem, register_pde
 from taskdd.tasks.pinn.geometry import GeometryFamily, Partials
 from taskdd.tasks.pinn.inverse import InversePINNTask
@@ -19,5 +20,5 @@ from taskdd.tasks.pinn.metrics import rel_l2, rel_l2_by_alpha, split_rel_l2
 from taskdd.tasks.pinn.task import LEARNERS, PINNModel, PINNTask
 
 __all__ = ["PINNTask", "PINNModel", "LEARNERS", "InversePINNTask", "CoefFamily", "PDEFamily", "Derivatives",
-           "GeometryFamily", "Partials",
+           "GeometryFamily", "Partials", "import_deepxde",
            "register_pde", "get_problem", "rel_l2", "split_rel_l2", "rel_l2_by_alpha"]

@@ -10,8 +10,7 @@ import torch
 import taskdd
 from data_gen.pinn import curves, line_curve, make_pinn_problem, reference_solution
 from taskdd.errors import ConfigError, DataError
-from taskdd.tasks.pinn import GeometryFamily, PINNTask, get_problem, register_pde
-from taskdd.tasks.pinn.dde_import import import_deepxde
+from taskdd.tasks.pinn import GeometryFamily, PINNTask, get_problem, import_deepxde, register_pde
 from taskdd.tasks.pinn.deepxde_learner import train_deepxde
 from taskdd.tasks.pinn.families import PROBLEMS
 from taskdd.tasks.pinn.losses import LossTerms
