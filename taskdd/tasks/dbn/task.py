@@ -22,6 +22,7 @@ from typing import Literal, Mapping
 import torch
 from torch import Tensor
 
+from taskdd.cache import IdentityCache
 from taskdd.data import Source, Sources
 from taskdd.errors import ConfigError, DataError
 from taskdd.registry import register_task
@@ -106,7 +107,7 @@ class DBNLikelihoodTask(Task):
     truth: LinearGaussianDBN | None = field(default=None, repr=False)
     score_by: Literal["auto", "summaries", "rows"] = "auto"
     init: Literal["auto", "rows", "summaries"] = "auto"
-    _splits: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _splits: IdentityCache = field(default_factory=IdentityCache, init=False, repr=False, compare=False)
 
     def __post_init__(self):
         if not isinstance(self.structure, DBNStructure):
@@ -201,32 +202,28 @@ class DBNLikelihoodTask(Task):
 
     def score(self, model: LinearGaussianDBN, sources: Sources, *, part: int | None = None,
               generator=None) -> Tensor:
-        sources = self._ordered(sources)
         noise = noise_per_source(self.obs_noise, sources, self.structure.d)
         use = [i for i in range(len(sources))
                if self.score_on == "all" or part is None or len(sources) == 1 or i != part]
         if self.score_by == "rows" and isinstance(sources, Sources):
-            total = sum(model.log_likelihood(sources[i].values, sources[i].mask, obs_noise=noise[i]).sum()
+            ordered = self._ordered(sources)
+            total = sum(model.log_likelihood(ordered[i].values, ordered[i].mask, obs_noise=noise[i]).sum()
                         for i in use)
-            return total / sum(len(sources[i]) for i in use)
+            return total / sum(len(ordered[i]) for i in use)
         ss = state_space(model.parameters_dict())
-        splits = [self._split(sources[i]) for i in use]
+        splits = [self._splits.get(sources[i], lambda s=sources[i]: self._split(s)) for i in use]
         total = sum(split_log_likelihood(ss, sp, torch.as_tensor(noise[i], dtype=model.dtype, device=model.device)
                                          .square().expand(self.structure.d)) for i, sp in zip(use, splits))
         return total / sum(sp.n for sp in splits)
 
     def _split(self, source) -> SplitData:
-        """``source`` (rows or a site summary) split by pattern for the score, computed once per
-        source object."""
-        hit = self._splits.get(id(source))
-        if hit is None or hit[0] is not source:
-            split = source.as_split() if hasattr(source, "as_split") else \
-                split_rows(source.values, source.mask, rule={"auto": "auto", "summaries": "summary"}.get(
-                    self.score_by, "rows"))
-            if len(self._splits) >= 64:  # sources moved by many distill calls: keep the cache small
-                self._splits.clear()
-            hit = self._splits[id(source)] = (source, split)
-        return hit[1]
+        """``source`` (rows or a site summary, any variable order) split by pattern for the score."""
+        if source.variables != self.structure.variables:
+            source = source.reorder(self.structure.variables)
+        if hasattr(source, "as_split"):
+            return source.as_split()
+        return split_rows(source.values, source.mask, rule={"auto": "auto", "summaries": "summary"}.get(
+            self.score_by, "rows"))
 
     def evaluate(self, synthetic: SyntheticSet, test: Source, *, generator=None) -> dict[str, float]:
         with torch.no_grad():

@@ -23,6 +23,7 @@ from typing import Literal, Sequence
 import torch
 from torch import Tensor
 
+from taskdd.cache import IdentityCache
 from taskdd.data import Source, Sources
 from taskdd.errors import ConfigError, DataError
 from taskdd.registry import register_task
@@ -101,7 +102,7 @@ class DiscreteDBNTask(Task):
         if not (self.init_confidence >= 0 and self.fill_noise >= 0):
             raise ConfigError(f"init_confidence and fill_noise must be >= 0, got {self.init_confidence!r}, "
                               f"{self.fill_noise!r}")
-        self._evidence: dict[int, tuple[Tensor, Evidence]] = {}
+        self._evidence: IdentityCache[Evidence] = IdentityCache()
 
     def config(self) -> dict:
         return {"variables": list(self.structure.variables), "intra": self.structure.intra,
@@ -125,15 +126,12 @@ class DiscreteDBNTask(Task):
         return Sources([s.reorder(self.structure.variables) for s in sources])
 
     def evidence(self, source: Source) -> Evidence:
-        """The compiled :class:`Evidence` of ``source`` (cached while the source lives)."""
-        key = id(source.values)
-        hit = self._evidence.get(key)
-        if hit is None or hit[0] is not source.values:
-            if len(self._evidence) > 64:
-                self._evidence.clear()
-            hit = (source.values, Evidence(self.structure, self.cards, codes(source)))
-            self._evidence[key] = hit
-        return hit[1]
+        """The compiled :class:`Evidence` of ``source`` (any variable order; cached while it lives)."""
+        def make() -> Evidence:
+            ordered = source if source.variables == self.structure.variables else \
+                source.reorder(self.structure.variables)
+            return Evidence(self.structure, self.cards, codes(ordered))
+        return self._evidence.get(source, make)
 
     # --- the four methods ------------------------------------------------------------------
     def init_synthetic(self, sources: Sources, budget: int, generator: torch.Generator) -> SyntheticSet:
@@ -170,7 +168,6 @@ class DiscreteDBNTask(Task):
             return self._model(hard, synthetic["log_weight"].exp())
 
     def score(self, model: DiscreteDBN, sources: Sources, *, part: int | None = None, generator=None) -> Tensor:
-        sources = self._ordered(sources)
         use = [i for i in range(len(sources))
                if self.score_on == "all" or part is None or len(sources) == 1 or i != part]
         total = sum(self.evidence(sources[i]).log_likelihood(model) for i in use)

@@ -45,3 +45,18 @@ def test_unknown_score_by_is_refused(prob):
     from taskdd import ConfigError
     with pytest.raises(ConfigError, match="score_by"):
         DBNLikelihoodTask(prob.truth.structure, score_by="fast")
+
+
+def test_sources_in_another_variable_order_score_the_same_and_are_split_once(prob, monkeypatch):
+    import taskdd.tasks.dbn.task as task_module
+    sources = prob.sources.to(dtype=torch.float64)
+    shuffled = Sources([s.reorder(list(reversed(s.variables))) for s in sources])
+    model = prob.truth.to(dtype=torch.float64)
+    task = DBNLikelihoodTask(prob.truth.structure, score_on="all", obs_noise=0.3)
+    want = float(task.score(model, sources))
+    calls = []
+    real = task_module.split_rows
+    monkeypatch.setattr(task_module, "split_rows", lambda *a, **k: calls.append(1) or real(*a, **k))
+    got = [float(task.score(model, shuffled)) for _ in range(3)]
+    assert got == pytest.approx([want] * 3, rel=1e-12)
+    assert len(calls) == len(shuffled)  # once per source, not once per call
