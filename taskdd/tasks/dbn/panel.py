@@ -40,7 +40,7 @@ import torch
 from taskdd.data import Source, Sources
 from taskdd.errors import ConfigError, DataError
 
-__all__ = ["Panel", "align_panel", "infer_step", "MAX_SLICES"]
+__all__ = ["Panel", "align_panel", "grid_plan", "infer_step", "MAX_SLICES"]
 
 log = logging.getLogger(__name__)
 
@@ -216,6 +216,28 @@ def _global_start(times: Mapping[str, np.ndarray], origin: str, start: float | N
     return float(start)
 
 
+def _too_many_slices(step: float, dates: bool) -> DataError:
+    return DataError(f"the time grid (step {step:g}{' days' if dates else ''}) gives more than {MAX_SLICES} "
+                     "slices; give a coarser --time-step or a --max-slices cap")
+
+
+def grid_plan(keys: Mapping[str, pd.DataFrame], id_col: str, time_col: str, *, time_step: float | None = None,
+              max_slices: int | None = None, origin: str = "sequence") -> dict:
+    """The grid :func:`align_panel` would lay over tables with these id and time columns (``keys``:
+    ``{name: table}``, other columns ignored), without the variables: ``{"grid": align_panel's
+    keyword arguments (time_step, max_slices, origin, start), "T": slices, "unit": ...}``; for
+    files read in chunks, each chunk then aligned with ``align_panel(chunk, ..., **grid)``."""
+    times, step, dates = _grid(keys, id_col, time_col, time_step)
+    start = _global_start(times, origin, None, time_col)
+    T = max(int(_slices(df[id_col].to_numpy(), times[n], step, start)[0].max()) + 1 for n, df in keys.items())
+    if max_slices is not None:
+        T = min(T, max_slices)
+    elif T > MAX_SLICES:
+        raise _too_many_slices(step, dates)
+    grid = {"time_step": step, "max_slices": max(T, 2), "origin": origin, "start": start}
+    return {"grid": grid, "T": T, "unit": "days" if dates else f"{time_col} units"}
+
+
 def align_panel(frames: Mapping[str, pd.DataFrame], id_col: str, time_col: str, *,
                 time_step: float | None = None, max_slices: int | None = None, origin: str = "sequence",
                 start: float | None = None) -> Panel:
@@ -239,8 +261,7 @@ def align_panel(frames: Mapping[str, pd.DataFrame], id_col: str, time_col: str, 
         tables[name], dropped[name], late[name] = _table(df, id_col, times[name], step, start, variables[name], cap)
     T = max(a.shape[1] for a in tables.values())
     if max_slices is None and (T > MAX_SLICES or any(late.values())):
-        raise DataError(f"the time grid (step {step:g}{' days' if dates else ''}) gives more than {MAX_SLICES} "
-                        "slices; give a coarser --time-step or a --max-slices cap")
+        raise _too_many_slices(step, dates)
     sources = []
     for name, a in tables.items():
         pad = np.full((a.shape[0], T - a.shape[1], a.shape[2]), np.nan)

@@ -38,7 +38,7 @@ import torch
 
 from taskdd.errors import ConfigError, DataError
 from taskdd.results import atomic_write
-from taskdd.tasks.dbn.panel import MAX_SLICES, _global_start, _grid, _slices, align_panel
+from taskdd.tasks.dbn.panel import align_panel, grid_plan
 from taskdd.parallel import map_jobs
 from taskdd.tasks.dbn.privacy import bounded_sums, release
 from taskdd.tasks.dbn.site import SiteSummary
@@ -108,16 +108,7 @@ def _key_columns(paths: Sequence[str], id_col: str, time_col: str, chunksize: in
 def _plan(paths, id_col, time_col, time_step, max_slices, origin, chunksize) -> dict:
     """The time grid of all files together (as align_panel would make it) and the jobs."""
     keys = _key_columns(paths, id_col, time_col, chunksize)
-    times, step, dates = _grid(keys, id_col, time_col, time_step)
-    start = _global_start(times, origin, None, time_col)
-    T = max(int(_slices(df[id_col].to_numpy(), times[n], step, start)[0].max()) + 1 for n, df in keys.items())
-    if max_slices is not None:
-        T = min(T, max_slices)
-    elif T > MAX_SLICES:
-        raise DataError(f"the time grid (step {step:g}) gives more than {MAX_SLICES} slices; give a coarser "
-                        "--time-step or a --max-slices cap")
-    grid = {"time_step": step, "max_slices": max(T, 2), "origin": origin, "start": start}
-    return {"grid": grid, "T": T, "unit": "days" if dates else f"{time_col} units"}
+    return grid_plan(keys, id_col, time_col, time_step=time_step, max_slices=max_slices, origin=origin)
 
 
 def _summarize_file(job: dict) -> tuple[PatternSummary, tuple, int, int]:
