@@ -44,7 +44,7 @@ from taskdd.tasks.dbn_discrete.model import DiscreteDBN
 from taskdd.tasks.dbn_discrete.structure_learning import learn_discrete_structure
 from taskdd.tasks.dbn_discrete.task import DiscreteDBNTask
 
-__all__ = ["column_kinds", "is_categorical_csv", "distill_categorical_csv", "read_model", "model_to_json",
+__all__ = ["column_kinds", "categorical_columns", "is_categorical_csv", "distill_categorical_csv", "read_model", "model_to_json",
            "distill_from_args"]
 
 
@@ -69,13 +69,19 @@ def column_kinds(frames: Mapping[str, pd.DataFrame], id_col: str, time_col: str 
     return cat, [c for c in num if c not in cat]
 
 
-def is_categorical_csv(data: Sequence[str | os.PathLike], id_col: str, time_col: str | None) -> bool:
-    """True when the CSVs' variable columns are categorical; False when numeric; DataError when both."""
-    cat, num = column_kinds(read_frames(data), id_col, time_col)
+def categorical_columns(frames: Mapping[str, pd.DataFrame], id_col: str, time_col: str | None) -> list[str]:
+    """The categorical variable columns of ``frames`` (empty when all are numeric); DataError
+    naming both kinds when they mix."""
+    cat, num = column_kinds(frames, id_col, time_col)
     if cat and num:
         raise DataError(f"the data mix categorical (not numeric) columns {cat} with continuous columns {num}; "
                         "taskdd has no mixed model yet: bin the continuous ones into categories (as text) or drop them")
-    return bool(cat)
+    return cat
+
+
+def is_categorical_csv(data: Sequence[str | os.PathLike], id_col: str, time_col: str | None) -> bool:
+    """True when the CSVs' variable columns are categorical; False when numeric; DataError when both."""
+    return bool(categorical_columns(read_frames(data), id_col, time_col))
 
 
 def _text(v) -> str:
@@ -156,9 +162,8 @@ def distill_categorical_csv(data: Sequence[str | os.PathLike], *, id_col: str, t
     summary (``source_ll`` per method, the variables' states, the time grid)."""
     started = time.time()
     frames = read_frames(data)
-    cat, num = column_kinds(frames, id_col, time_col)
-    if num or not cat:
-        is_categorical_csv(data, id_col, time_col)  # the mixed-table error
+    cat = categorical_columns(frames, id_col, time_col)
+    if not cat:
         raise DataError(f"no categorical variable columns in {[str(p) for p in data]}")
     encoded, states = _encode(frames, cat, id_col, time_col)
     panel = align_panel(encoded, id_col, time_col, time_step=time_step, max_slices=max_slices, origin=time_origin)
