@@ -26,7 +26,7 @@ from taskdd.tasks.dbn import DBNStructure, LinearGaussianDBN, fit_dbn
 from taskdd.tasks.dbn.likelihood import state_space
 from taskdd.tasks.dbn.noise import NoiseSpec, noise_per_source
 from taskdd.tasks.dbn.site import SiteSummary, observed_moments, sample_summary
-from taskdd.tasks.dbn.summary_likelihood import split_log_likelihood, split_rows
+from taskdd.tasks.dbn.summary_likelihood import split_log_likelihood, split_source
 
 __all__ = ["sub", "full_clean", "direct_fit", "impute", "estimate_noise", "fit_with_noise"]
 
@@ -95,7 +95,7 @@ def _marginal_fit(structure: DBNStructure, sources: Sources, noise: list | None,
 
     # each source split once by observation pattern: frequent patterns scored from their summaries,
     # rare ones row by row (:mod:`taskdd.tasks.dbn.summary_likelihood`)
-    splits = [s.as_split() if isinstance(s, SiteSummary) else split_rows(s.values, s.mask) for s in src]
+    splits = [split_source(s) for s in src]
 
     def closure():
         opt.zero_grad()

@@ -25,7 +25,7 @@ from taskdd.tasks.dbn.likelihood import StateSpace, kalman_log_likelihood
 from taskdd.tasks.dbn.summaries import PatternSummary, summarize
 
 __all__ = ["unrolled_moments", "summary_log_likelihood", "prefers_summary", "SplitData", "split_rows",
-           "split_log_likelihood"]
+           "split_source", "split_log_likelihood"]
 
 _LOG_2PI = math.log(2 * math.pi)
 
@@ -103,6 +103,14 @@ def split_rows(values: Tensor, mask: Tensor | None, *, rule: str = "auto") -> Sp
         pick = torch.full_like(counts, rule == "summary", dtype=torch.bool)
     as_summary = pick[inverse]
     return SplitData(summarize(values[as_summary], mask[as_summary]), values[~as_summary], mask[~as_summary])
+
+
+def split_source(source, *, rule: str = "auto") -> SplitData:
+    """One source as scored: a site summary (anything with ``as_split()``) as it is, rows
+    split by :func:`split_rows` with ``rule``."""
+    if hasattr(source, "as_split"):
+        return source.as_split()
+    return split_rows(source.values, source.mask, rule=rule)
 
 
 def split_log_likelihood(ss: StateSpace, data: SplitData, obs_var: Tensor) -> Tensor:

@@ -34,7 +34,7 @@ from taskdd.tasks.dbn.likelihood import state_space
 from taskdd.tasks.dbn.site import SiteSummaries, SiteSummary, observed_moments, sample_summary
 from taskdd.tasks.dbn.structure import DBNStructure, check_sources_match
 from taskdd.tasks.dbn.summaries import summarize
-from taskdd.tasks.dbn.summary_likelihood import SplitData, split_log_likelihood, split_rows
+from taskdd.tasks.dbn.summary_likelihood import SplitData, split_log_likelihood, split_source
 
 __all__ = ["DBNLikelihoodTask", "smallest_ipc", "mean_test_ll", "parameter_error"]
 
@@ -220,10 +220,7 @@ class DBNLikelihoodTask(Task):
         """``source`` (rows or a site summary, any variable order) split by pattern for the score."""
         if source.variables != self.structure.variables:
             source = source.reorder(self.structure.variables)
-        if hasattr(source, "as_split"):
-            return source.as_split()
-        return split_rows(source.values, source.mask, rule={"auto": "auto", "summaries": "summary"}.get(
-            self.score_by, "rows"))
+        return split_source(source, rule={"auto": "auto", "summaries": "summary"}.get(self.score_by, "rows"))
 
     def evaluate(self, synthetic: SyntheticSet, test: Source, *, generator=None) -> dict[str, float]:
         with torch.no_grad():

@@ -55,8 +55,8 @@ def test_sources_in_another_variable_order_score_the_same_and_are_split_once(pro
     task = DBNLikelihoodTask(prob.truth.structure, score_on="all", obs_noise=0.3)
     want = float(task.score(model, sources))
     calls = []
-    real = task_module.split_rows
-    monkeypatch.setattr(task_module, "split_rows", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = task_module.split_source
+    monkeypatch.setattr(task_module, "split_source", lambda *a, **k: calls.append(1) or real(*a, **k))
     got = [float(task.score(model, shuffled)) for _ in range(3)]
     assert got == pytest.approx([want] * 3, rel=1e-12)
     assert len(calls) == len(shuffled)  # once per source, not once per call
