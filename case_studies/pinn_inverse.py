@@ -34,7 +34,7 @@ from taskdd.distill import LR_SCHEDULES
 from taskdd.errors import ConfigError
 from taskdd.plots import metric_vs_budget
 from taskdd.study import Cell, Method, Study
-from taskdd.tasks.pinn import InversePINNTask, rel_l2_by_alpha, split_rel_l2
+from taskdd.tasks.pinn import InversePINNTask, rel_l2_by_alpha
 from taskdd.tasks.pinn.inverse import d_optimal_subset
 from taskdd.tasks.pinn.plots import error_vs_alpha
 
@@ -77,7 +77,7 @@ class Config:
 def _judge(s: _Setting, task: InversePINNTask, x, alpha, y) -> dict[str, Any]:
     """Fresh networks (the evaluation generator, shared by all methods) trained on ``x, alpha, y``."""
     model = task.train_networks(x, alpha, y, task.eval_models, make_generator(10_000 + s.seed))
-    return {"metrics": {**split_rel_l2(model.predict, s.prob.test), **task.coef_metrics(model)},
+    return {"metrics": task.metrics(model, s.prob.test),
             "err_alpha": rel_l2_by_alpha(model.predict, s.grid, s.grid_x).tolist()}
 
 

@@ -29,12 +29,10 @@ import torch
 from torch import Tensor
 
 from taskdd.data import Samples
-from taskdd.device import make_generator
 from taskdd.errors import ConfigError
 from taskdd.registry import register_task
 from taskdd.synthetic import SyntheticSet
 from taskdd.tasks.pinn.coef import CoefFamily, CoefMLP
-from taskdd.tasks.pinn.metrics import split_rel_l2
 from taskdd.tasks.pinn.pool import NetworkPool
 from taskdd.tasks.pinn.task import PINNModel, PINNTask
 
@@ -79,13 +77,9 @@ class InversePINNTask(PINNTask):
         k = self.coef_of(model).double()
         return {"coef": float(k.mean()), "coef_rel_err": float(((k - self.true_coef).abs() / self.true_coef).mean())}
 
-    def evaluate(self, synthetic: SyntheticSet, test: Samples, *,
-                 generator: torch.Generator | None = None) -> dict[str, float]:
-        """The solution errors of :meth:`PINNTask.evaluate` and the coefficient's (module doc)."""
-        gen = generator if generator is not None else make_generator(0)
-        x, alpha, y = (synthetic[k] for k in ("x", "alpha", "y"))
-        model = self.train_networks(x, alpha, y, self.eval_models, gen)
-        return {**split_rel_l2(model.predict, test), **self.coef_metrics(model)}
+    def metrics(self, model: PINNModel, test: Samples) -> dict[str, float]:
+        """The solution errors of :meth:`PINNTask.metrics` and the coefficient's (module doc)."""
+        return {**super().metrics(model, test), **self.coef_metrics(model)}
 
 
 def coef_sensitivity(family: CoefFamily, x: Tensor, alpha: Tensor, coef: float, *,

@@ -255,7 +255,11 @@ class PINNTask(Task):
         ``ood`` column every row counts as test), mean over ``eval_models`` fresh networks."""
         gen = generator if generator is not None else make_generator(0)
         x, alpha, y = (synthetic[k] for k in _NAMES)
-        return split_rel_l2(self.train_networks(x, alpha, y, self.eval_models, gen).predict, test)
+        return self.metrics(self.train_networks(x, alpha, y, self.eval_models, gen), test)
+
+    def metrics(self, model: PINNModel, test: Samples) -> dict[str, float]:
+        """What :meth:`evaluate` reports for trained networks: :func:`split_rel_l2` on ``test``."""
+        return split_rel_l2(model.predict, test)
 
     def project_(self, synthetic: SyntheticSet) -> None:
         """x into the family's domain (box); with ``alpha_in_range`` the alphas into ``physics_range``."""
