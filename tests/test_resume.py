@@ -17,7 +17,8 @@ from taskdd.errors import CheckpointError
 # a small dbn-merge: one seed, one budget, exact and zeroth-order, checkpointed every 5 steps
 DBN_MERGE = ["dbn-merge", "--set", "seeds=1", "--set", "ipcs=3", "--set", "methods=exact,zeroth_order",
              "--set", "zo_seeds=1", "--set", "problem.n_per_source=300", "--set", "problem.n_test=200",
-             "--set", "exact.steps=60", "--set", "zeroth_order.steps=40"]
+             "--set", "exact.steps=600", "--set", "zeroth_order.steps=300"]  # steps take ~7 ms: the run
+# must outlast the first checkpoint by more than the kill delay (1.5 s)
 # a small pinn-ood: one PDE, two budgets; the pool's networks (eval_steps=200: warm-up 100, lifetimes
 # 150 and 300 inner steps) outlive one distillation (20 x 5 inner steps), so a task reused across
 # budgets that is not reset starts budget 8 from budget 5's pool
