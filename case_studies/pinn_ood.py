@@ -52,6 +52,7 @@ DISTILLED = ("distilled", "distilled_alpha_in_range", "distilled_mlp")
 _PER_SETTING = ("pde", "physics_range", "score_range")
 REFERENCES = ("all_data", "all_data_fullphys", "physics_only", "deepxde_all_data", "mlp_all_data", "zero",
               "alpha_agnostic")
+_NEEDED = ("distilled", "all_data", "all_data_fullphys")  # the figures and tables draw on these
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,9 @@ class Config:
     depth, inner_lr, unroll, pool_size, ...) and evaluation protocol (eval_models / eval_steps,
     also the deepxde reference's); its pde, physics_range and score_range come from ``pdes`` and
     the data, so they are not set here. plot_alpha: the test alpha of the solution figure;
-    grid_alphas / grid_x: the error-against-alpha curves."""
+    grid_alphas / grid_x: the error-against-alpha curves. skip: methods not to run (any of
+    DISTILLED and REFERENCES but distilled, all_data, all_data_fullphys; ``--set
+    skip=distilled_mlp,mlp_all_data`` saves three of the seven distillations of a seed)."""
 
     pdes: tuple[str, ...] = ("poisson", "nonlinear")
     budgets: tuple[int, ...] = (10, 20, 50)
@@ -92,9 +95,11 @@ class Config:
     plot_alpha: float = 2.0
     grid_alphas: int = 25
     grid_x: int = 51
+    skip: tuple[str, ...] = ()
 
     def __post_init__(self):
         check_names("pdes", self.pdes, list(PROBLEMS))
+        check_names("skip", self.skip, [m for m in (*DISTILLED, *REFERENCES) if m not in _NEEDED])
         if not self.budgets or min(self.budgets) < 1 or max(self.budgets) > self.n_train:
             raise ConfigError(f"budgets must be in [1, n_train={self.n_train}], got {self.budgets!r}")
         if self.lr_schedule not in LR_SCHEDULES:
@@ -144,7 +149,7 @@ def _setting(cfg: Config, pde: str, seed: int, device: torch.device) -> _Setting
     return _Setting(prob, base, grid, len(grid) // cfg.grid_alphas, plot, seed)
 
 
-def _references(s: _Setting) -> list[Method]:
+def _references(s: _Setting, skip: tuple[str, ...]) -> list[Method]:
     """The references without a budget, judged by the same protocol."""
     train = s.prob.train
     x, a, y = train["x"], train["alpha"], train["y"]
@@ -162,7 +167,7 @@ def _references(s: _Setting) -> list[Method]:
     }
     if s.prob.pde.dim > 1:  # deepxde's learner and the polynomial in x are 1D only
         del work["deepxde_all_data"], work["alpha_agnostic"]
-    return [Method(name, lambda c, fn=fn: fn(), budgeted=False) for name, fn in work.items()]
+    return [Method(name, lambda c, fn=fn: fn(), budgeted=False) for name, fn in work.items() if name not in skip]
 
 
 def _distilled(cfg: Config, study: Study, s: _Setting, method: str) -> Method:
@@ -241,7 +246,8 @@ def run(cfg: Config, ctx: RunContext) -> None:
     for seed in study.seeds(cfg.seeds):
         for pde in cfg.pdes:
             s = _setting(cfg, pde, seed, ctx.device)
-            methods = [*_references(s), _random_subset(s), *(_distilled(cfg, study, s, m) for m in DISTILLED)]
+            methods = [*_references(s, cfg.skip), _random_subset(s),
+                       *(_distilled(cfg, study, s, m) for m in DISTILLED if m not in cfg.skip)]
             units[pde][seed] = study.block(methods, seed=seed, budgets=cfg.budgets, setting=f"pde={pde}")
             _figures(cfg, ctx, pde, units[pde], s)
             ctx.echo(f"{pde} seed {seed} done")
