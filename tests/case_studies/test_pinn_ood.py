@@ -43,7 +43,7 @@ def test_references_behave_as_the_physics_says(quick, results):
 
 
 @pytest.mark.parametrize("setting, message", [
-    ("pdes=wave", r"unknown pdes \['wave'\]; known pdes: poisson, nonlinear, poisson2d, heat, poisson-k"),
+    ("pdes=wave", r"unknown pdes \['wave'\]; known pdes: poisson, nonlinear, advection-diffusion, poisson2d, heat, poisson-k"),
     ("lr_schedule=step", r"lr_schedule must be one of \['constant', 'cosine'\], got 'step'"),
     ("task.pde=nonlinear", r"task.pde is set per PDE from pdes and the data; got 'nonlinear'"),
     ("task.learner=cnn", r"--set task.learner='cnn': accepted values are \['pinn', 'mlp'\]"),

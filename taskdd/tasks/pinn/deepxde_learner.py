@@ -2,8 +2,8 @@
 the batched solver is checked and timed against.
 
 Same problem, points, loss weights, architecture and initial weights as :class:`PINNTask`'s
-learner: the PDE residual on the interior collocation points (anchors), the boundary values and
-the measurements as ``PointSetBC`` terms, Adam with the task's ``inner_lr``. deepxde trains in
+learner: the PDE residual on the interior collocation points (anchors), the boundary values (``u_x`` at
+Neumann edges: ``PointSetOperatorBC``) and the measurements as ``PointSetBC`` terms, Adam with the task's ``inner_lr``. deepxde trains in
 float32 on torch's default device; the result is returned in the data's dtype and device.
 """
 
@@ -32,9 +32,6 @@ def deepxde_model(task: PINNTask, x: Tensor, alpha: Tensor, y: Tensor, init: Ten
     if task.problem.dim > 1:
         raise ConfigError(f"the deepxde learner takes 1D families only; PDE family {task.problem.name!r} "
                           f"has {task.problem.dim} inputs besides alpha")
-    if any(task.problem.neumann):
-        raise ConfigError(f"the deepxde learner takes Dirichlet conditions only; PDE family {task.problem.name!r} "
-                          f"has Neumann edges {task.problem.neumann}")
     dde = import_deepxde()
     colloc = task.collocation("learner", torch.empty(0, dtype=torch.float32))
     lo, hi = task.physics_range
@@ -45,8 +42,8 @@ def deepxde_model(task: PINNTask, x: Tensor, alpha: Tensor, y: Tensor, init: Ten
             for linear, (w, b) in zip(net.linears, task.spec.layers(init.detach().float().cpu()[None])):
                 linear.weight.copy_(w[0])
                 linear.bias.copy_(b[0, 0])
-        bcs = [dde.icbc.PointSetBC(colloc.boundary.numpy(), colloc.boundary_u[:, None].numpy())]
-        weights = [task.pde_weight, task.bc_weight]
+        bcs, weights = _boundary_terms(dde, task, colloc.boundary, colloc.boundary_u)
+        weights = [task.pde_weight, *weights]
         if x.shape[0] > 0:
             pts = stack_inputs(x, alpha).detach().float().cpu().numpy()
             bcs.append(dde.icbc.PointSetBC(pts, y.detach().float().cpu()[:, None].numpy()))
@@ -56,6 +53,24 @@ def deepxde_model(task: PINNTask, x: Tensor, alpha: Tensor, y: Tensor, init: Ten
         model = dde.Model(data, net)
         model.compile("adam", lr=task.inner_lr, loss_weights=weights, verbose=0)
     return model
+
+
+def _boundary_terms(dde, task: PINNTask, points: Tensor, values: Tensor) -> tuple[list, list[float]]:
+    """deepxde terms for the edge points ``[m, 2]``: ``PointSetBC`` on the Dirichlet ones and a
+    ``PointSetOperatorBC`` on ``u_x`` at the Neumann ones, each weighted by its share of the points so
+    that the sum is the task's one boundary mean (weight ``bc_weight``)."""
+    mask = task.problem.neumann_mask(points[:, 0])
+    mask = torch.zeros(len(points), dtype=torch.bool) if mask is None else mask
+    bcs, weights = [], []
+    for neumann in (False, True):
+        pick = mask == neumann
+        if not pick.any():
+            continue
+        pts, vals = points[pick].numpy(), values[pick][:, None].numpy()
+        bcs.append(dde.icbc.PointSetOperatorBC(pts, vals, lambda inputs, u, _: dde.grad.jacobian(u, inputs, i=0, j=0))
+                   if neumann else dde.icbc.PointSetBC(pts, vals))
+        weights.append(task.bc_weight * float(pick.sum()) / len(points))
+    return bcs, weights
 
 
 def train_deepxde(task: PINNTask, x: Tensor, alpha: Tensor, y: Tensor, n_models: int,

@@ -18,7 +18,8 @@ A family is a 1D problem on an interval ``domain = (a, b)`` with a boundary para
 Families whose residual needs only ``u, u_xx`` use the explicit second-derivative pass
 (:meth:`~taskdd.nets.MLP.forward_d2`); ``uses_u_x=True`` takes both derivatives by autograd with
 respect to per-network copies of the collocation points (slower, any activation).
-The built-in families ``poisson`` and ``nonlinear`` are :class:`CubicFamily` instances. Families
+The built-in families ``poisson`` and ``nonlinear`` are :class:`CubicFamily` instances;
+``advection-diffusion`` has a first derivative and a Neumann edge (an inflow flux ``u'(0) = alpha``). Families
 on 2D space or space and time are :class:`~taskdd.tasks.pinn.geometry.GeometryFamily` instances
 (the shipped ``poisson2d`` and ``heat``: :mod:`~taskdd.tasks.pinn.families_nd`); the registry
 holds both kinds.
@@ -161,11 +162,26 @@ class CubicFamily(PDEFamily):
         return f"CubicFamily({self.name!r}, cubic={self.cubic})"
 
 
+def _advection_diffusion_pde(x: Tensor, u: Tensor, d: Derivatives) -> Tensor:
+    h = math.pi / 2
+    return -d.u_xx + d.u_x - (h**2 * torch.cos(h * x) - h * torch.sin(h * x))
+
+
+def _advection_diffusion_reference(x: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    return np.cos(math.pi * x / 2) + alpha * (np.exp(x) - math.e)
+
+
+#: ``-u'' + u' = (pi/2)^2 cos(pi x/2) - (pi/2) sin(pi x/2)`` on [0, 1] with an inflow flux
+#: ``u'(0) = alpha`` (Neumann) and ``u(1) = 0``: ``u = cos(pi x/2) + alpha (e^x - e)``.
+ADVECTION_DIFFUSION = PDEFamily("advection-diffusion", _advection_diffusion_pde, _left_alpha_right_zero,
+                                (0.0, 1.0), _advection_diffusion_reference, uses_u_x=True, neumann=(True, False))
+
 Family = PDEFamily | GeometryFamily
 
 PROBLEMS: dict[str, Family] = {
     "poisson": CubicFamily("poisson", 0.0),
     "nonlinear": CubicFamily("nonlinear", 1.0),
+    "advection-diffusion": ADVECTION_DIFFUSION,
     "poisson2d": POISSON2D,
     "heat": HEAT,
 }

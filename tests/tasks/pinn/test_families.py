@@ -73,7 +73,7 @@ def test_register_pde_refuses_a_taken_name_unless_replace(registered):
         register_pde(dataclasses.replace(ADV, name="poisson"))
     register_pde(ADV)                                   # the same object again is fine
     assert register_pde(other, replace=True) is other and get_problem("adv-diff") is other
-    with pytest.raises(ConfigError, match=r"unknown pde 'wave'; known pdes: poisson, nonlinear, poisson2d, heat, poisson-k, adv-diff"):
+    with pytest.raises(ConfigError, match=r"unknown pde 'wave'; known pdes: poisson, nonlinear, advection-diffusion, poisson2d, heat, poisson-k, adv-diff"):
         get_problem("wave")
     with pytest.raises(ConfigError, match="register_pde takes a PDEFamily or a GeometryFamily, got str"):
         register_pde("adv-diff")
@@ -192,8 +192,21 @@ def test_a_neumann_edge_compares_u_x_with_the_boundary_data():
     task = PINNTask(pde=fam, **SMALL)
     with torch.no_grad():                               # autograd derivatives work under no_grad too
         assert torch.isfinite(task.learner_loss(none, none, none)(params)).all()
-    from taskdd.tasks.pinn.deepxde_learner import deepxde_model
-    with pytest.raises(ConfigError, match="the deepxde learner takes Dirichlet conditions only"):
-        deepxde_model(task, none, none, none, params[0])
     with pytest.raises(ConfigError, match=r"'neu': neumann must be a pair of bools \(at a, at b\), got 1"):
         dataclasses.replace(fam, neumann=1)
+
+
+def test_shipped_advection_diffusion_satisfies_its_pde_and_inflow_flux():
+    family = get_problem("advection-diffusion")
+    assert family.uses_u_x and family.neumann == (True, False)
+    x = torch.linspace(0, 1, 11, dtype=torch.float64, requires_grad=True)
+    alpha = torch.full((11,), 2.5, dtype=torch.float64)
+    u = torch.cos(math.pi * x / 2) + alpha * (torch.exp(x) - math.e)          # the closed form, by hand
+    u_x, = torch.autograd.grad(u.sum(), x, create_graph=True)
+    u_xx, = torch.autograd.grad(u_x.sum(), x)
+    assert family.residual(x, u, u_xx, u_x).abs().max() < 1e-10
+    assert family.residual(x, u + x**3, u_xx + 6 * x, u_x + 3 * x**2).abs().max() > 0.1  # the check can fail
+    torch.testing.assert_close(reference_solution("advection-diffusion", x.detach(), alpha), u.detach())
+    edges = torch.tensor([0.0, 1.0], dtype=torch.float64)
+    torch.testing.assert_close(family.boundary_value(edges, alpha[:2]), torch.tensor([2.5, 0.0], dtype=torch.float64))
+    assert u_x[0].item() == pytest.approx(2.5) and u[-1].item() == pytest.approx(0.0, abs=1e-12)

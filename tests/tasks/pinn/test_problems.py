@@ -67,7 +67,7 @@ def test_isolated_globals_restores_the_default_device_and_dtype():
 
 
 def test_bad_problem_settings_are_config_errors():
-    with pytest.raises(ConfigError, match=r"unknown pde 'wave'; known pdes: poisson, nonlinear, poisson2d, heat"):
+    with pytest.raises(ConfigError, match=r"unknown pde 'wave'; known pdes: poisson, nonlinear, advection-diffusion, poisson2d, heat"):
         get_problem("wave")
     with pytest.raises(ConfigError, match=r"alpha_range is inverted or empty: got \(lo, hi\) = \(1.0, -1.0\)"):
         sample_collocation((1.0, -1.0), 8, 2, pde="poisson")
