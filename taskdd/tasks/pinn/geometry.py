@@ -11,9 +11,11 @@ A :class:`GeometryFamily` is:
 - ``geometry``: the deepxde geometry, or a function of no arguments returning it (so defining a
   family does not import deepxde). Box geometries only: ``Rectangle`` / ``Hypercube``, or
   ``GeometryXTime`` over an ``Interval`` or a box.
-- ``boundary(x, alpha) -> g``: Dirichlet data ``u = g`` at spatial-boundary points ``x [m, dim]``
-  (``g [m]``); ``initial(x, alpha)``: the initial condition ``u = g`` at ``t = t0`` (required for
-  ``GeometryXTime``, refused otherwise).
+- ``boundary(x, alpha) -> g``: boundary data at spatial-boundary points ``x [m, dim]`` (``g [m]``):
+  Dirichlet ``u = g``, or Neumann ``du/dn = g`` (the outward normal derivative) at the points where
+  ``neumann(x) -> bool [m]`` is True (``neumann=None``: Dirichlet everywhere); ``initial(x,
+  alpha)``: the initial condition ``u = g`` at ``t = t0`` (required for ``GeometryXTime``, refused
+  otherwise).
 - ``reference(x, alpha)``: the exact solution on float64 numpy arrays ``x [N, dim]``, ``alpha
   [N]`` -> ``[N]``, or None.
 - ``second``: the inputs whose second derivatives the residual needs (None: all).
@@ -73,13 +75,14 @@ class GeometryFamily:
     initial: Optional[Callable[[Tensor, Tensor], Tensor]] = None
     reference: Optional[Callable[[np.ndarray, np.ndarray], np.ndarray]] = None
     second: Optional[tuple[int, ...]] = None
+    neumann: Optional[Callable[[Tensor], Tensor]] = None
     quantile: float = 0.16
     alpha_limit: float = 3.0
 
     def __post_init__(self):
         if not (isinstance(self.name, str) and self.name):
             raise ConfigError(f"a PDE family's name must be a non-empty string, got {self.name!r}")
-        for field in ("pde", "boundary", "initial", "reference"):
+        for field in ("pde", "boundary", "initial", "reference", "neumann"):
             v = getattr(self, field)
             if v is not None and not callable(v) or v is None and field in ("pde", "boundary"):
                 raise ConfigError(f"PDE family {self.name!r}: {field} must be callable, got {v!r}")
@@ -164,6 +167,14 @@ class GeometryFamily:
             second = {i: torch.autograd.grad(du[..., i].sum(), pts, create_graph=True)[0][..., i] for i in dims}
         return u, Partials(du, second)
 
+    def normal_derivative(self, spec, params: Tensor, inputs: Tensor, normal: Tensor) -> Tensor:
+        """``du/dn [E, m]`` of the networks at ``inputs [m, dim + 1]`` along ``normal [m, dim]``
+        (graph kept)."""
+        with torch.enable_grad():
+            pts = inputs.detach().expand(params.shape[0], *inputs.shape).clone().requires_grad_(True)
+            (du,) = torch.autograd.grad(spec.forward(params, pts).sum(), pts, create_graph=True)
+        return (du[..., :-1] * normal).sum(-1)
+
 
 def _box_of(dde, g) -> tuple[np.ndarray, np.ndarray] | None:
     """The bounding box of a box geometry of 2+ inputs (time last), None for any other."""
@@ -186,10 +197,34 @@ def _values(family: GeometryFamily, fn: Callable, what: str, pts: Tensor) -> Ten
     return v
 
 
+def _neumann_normals(family: GeometryFamily, edge: Tensor, n_rows: int) -> Tensor | None:
+    """``[n_rows, dim]``: the outward unit normal of the box face at each spatial-boundary point of
+    ``edge [k, dim]`` where ``family.neumann`` holds (at a corner the normalised sum of its faces'
+    normals, as deepxde's ``boundary_normal``), zero elsewhere (and on the rows after ``k``, the
+    initial points); None without Neumann points."""
+    if family.neumann is None:
+        return None
+    mask = family.neumann(edge)
+    if not (isinstance(mask, Tensor) and mask.dtype == torch.bool and mask.shape == edge.shape[:1]):
+        raise ConfigError(f"PDE family {family.name!r}: neumann(x) must return a bool tensor [m] "
+                          f"({edge.shape[0]},), got {getattr(mask, 'dtype', type(mask).__name__)} "
+                          f"{tuple(getattr(mask, 'shape', ()))}")
+    n_space = family.dim - (family.initial is not None)
+    lo, hi = (torch.as_tensor(v[:n_space]) for v in family.box())
+    tol = 1e-9 * (hi - lo)
+    out = (edge[:, :n_space] - hi).abs() <= tol
+    outward = out.double() - ((edge[:, :n_space] - lo).abs() <= tol).double()  # sum of the faces' normals
+    normal = torch.zeros(n_rows, family.dim, dtype=torch.float64)
+    normal[: edge.shape[0], :n_space] = outward / outward.norm(dim=1, keepdim=True).clamp_min(1.0)
+    normal[: edge.shape[0]][~mask] = 0
+    return normal if mask.any() else None
+
+
 def box_collocation(family: GeometryFamily, alpha_range: tuple[float, float], n_interior: int,
-                    n_boundary: int) -> tuple[Tensor, Tensor, Tensor]:
-    """``(interior [n_interior, dim + 1], boundary [2 n_boundary, dim + 1], values [2 n_boundary])``,
-    float64, columns (inputs..., alpha); the module doc says where the points lie."""
+                    n_boundary: int) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
+    """``(interior [n_interior, dim + 1], boundary [2 n_boundary, dim + 1], values [2 n_boundary],
+    normal [2 n_boundary, dim] or None)``, float64, columns (inputs..., alpha); ``normal``: the
+    outward normal at Neumann points, zero elsewhere. The module doc says where the points lie."""
     g, dde = family.geom(), import_deepxde()
     lo, hi = family.box()
     with isolated_globals():
@@ -208,4 +243,5 @@ def box_collocation(family: GeometryFamily, alpha_range: tuple[float, float], n_
     values = [_values(family, family.boundary, "boundary", pts[:k])]
     if family.initial is not None:
         values.append(_values(family, family.initial, "initial", pts[k:]))
-    return torch.as_tensor(np.asarray(inside, dtype=np.float64)), pts, torch.cat(values)
+    normal = _neumann_normals(family, pts[:k, :-1], pts.shape[0])
+    return torch.as_tensor(np.asarray(inside, dtype=np.float64)), pts, torch.cat(values), normal

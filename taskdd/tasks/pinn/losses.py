@@ -10,7 +10,8 @@ output) and parameters ``[E, P]`` of ``E`` networks and returns ``[E]`` mean squ
 :class:`LossTerms` evaluates all three with one forward pass through the networks (collocation,
 boundary and data points stacked). A family that uses ``u_x`` gets ``u_x, u_xx`` from
 :func:`derivatives_autograd` instead of the explicit pass; at Neumann edges the boundary term
-compares ``u_x`` (by autograd) with the family's boundary data. With a
+compares ``u_x`` (by autograd; on a geometry, the outward normal derivative) with the family's
+boundary data. With a
 :class:`~taskdd.tasks.pinn.coef.CoefMLP` (the inverse problem) each network's residual uses its own
 learned coefficient.
 """
@@ -113,6 +114,9 @@ class LossTerms:
         self.inputs = torch.cat([colloc.interior, colloc.boundary, stack_inputs(x, alpha).to(colloc.interior)])
         self.interior, self.boundary = colloc.interior, colloc.boundary
         self.neumann = None if self.geo else problem.neumann_mask(colloc.boundary[:, 0])
+        self.normal = colloc.normal if self.geo else None
+        if self.normal is not None:
+            self.neumann = self.normal.abs().sum(-1) > 0
 
     def __call__(self, params: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         if self.geo:
@@ -127,7 +131,10 @@ class LossTerms:
             u, u_xx = (t.squeeze(-1) for t in self.spec.forward_d2(params, self.inputs, n_deriv=self.n_interior))
             u_in, u_bc, u_data = u.split([self.n_interior, self.n_boundary, self.y.shape[0]], dim=1)
             u_x = None
-        if self.neumann is not None:
+        if self.normal is not None:
+            u_bc = torch.where(self.neumann, self.problem.normal_derivative(self.spec, params, self.boundary,
+                                                                           self.normal), u_bc)
+        elif self.neumann is not None:
             u_bc = torch.where(self.neumann, derivatives_autograd(self.spec, params, self.boundary)[1], u_bc)
         if self.geo:
             r = self.problem.residual(self.x_interior, u_in, partials)

@@ -45,15 +45,19 @@ class Collocation:
     interior: ``[n, 2]`` columns (x, alpha); boundary: ``[2m, 2]`` with x in {a, b};
     boundary_u: ``[2m]`` Dirichlet values at the boundary points. For a
     :class:`~taskdd.tasks.pinn.geometry.GeometryFamily`: ``[n, dim + 1]`` and ``[2m, dim + 1]``
-    (inputs..., alpha), boundary and initial points together.
+    (inputs..., alpha), boundary and initial points together; normal: ``[2m, dim]``, the outward
+    normal at the boundary points with a Neumann condition, zero at the others (None: no Neumann
+    points; 1D families mark theirs by ``neumann`` instead).
     """
 
     interior: Tensor
     boundary: Tensor
     boundary_u: Tensor
+    normal: Tensor | None = None
 
     def to(self, device=None, dtype: torch.dtype | None = None) -> "Collocation":
-        return Collocation(*(t.to(device=device, dtype=dtype) for t in (self.interior, self.boundary, self.boundary_u)))
+        return Collocation(*(None if t is None else t.to(device=device, dtype=dtype)
+                             for t in (self.interior, self.boundary, self.boundary_u, self.normal)))
 
 
 def sample_collocation(alpha_range: tuple[float, float], n_interior: int, n_boundary: int, *,

@@ -15,7 +15,7 @@ from taskdd.tasks.pinn.deepxde_learner import train_deepxde
 from taskdd.tasks.pinn.families import PROBLEMS
 from taskdd.tasks.pinn.losses import LossTerms
 from taskdd.tasks.pinn.modules import pinn_network
-from taskdd.tasks.pinn.problems import sample_collocation
+from taskdd.tasks.pinn.problems import Collocation, sample_collocation
 
 # --- the plugin author's part: 2D Laplace on [0, 1] x [0, 2], u = alpha x y + x^2 - y^2 ---------------
 dde = import_deepxde()  # deepxde, leaving torch's global defaults alone
@@ -103,7 +103,7 @@ def test_collocation_does_not_depend_on_the_global_random_state():
     np.random.seed(2)
     state = np.random.get_state()[1].copy()
     second = sample_collocation((-3.0, -1.0), 16, 8, pde="heat")
-    assert all(torch.equal(a, b) for a, b in zip(vars(first).values(), vars(second).values()))
+    assert all(a is b is None or torch.equal(a, b) for a, b in zip(vars(first).values(), vars(second).values()))
     assert np.array_equal(np.random.get_state()[1], state)  # and leaves it alone
 
 
@@ -195,3 +195,60 @@ def test_tiny_distillation_on_device(device, name):
     assert x.shape == (6, 2) and x.device.type == device.type
     assert (x >= 0).all() and (x <= 1).all()  # projected into the box
     assert all(math.isfinite(result.history[-1][k]) for k in ("test_rel_l2", "train_rel_l2"))
+
+
+def _square_top_neumann():
+    # -lap u = 2 pi^2 sin(pi x) sin(pi y); Dirichlet u = alpha (1 - x) on three edges, du/dn = -pi sin(pi x) on y = 1
+    # but at its corners (there the normal would be the diagonal, as deepxde's boundary_normal)
+    return GeometryFamily(
+        "top-flux", lambda x, u, d: -d.d2u(0) - d.d2u(1) - 2 * math.pi**2 * torch.sin(math.pi * x[:, 0])
+        * torch.sin(math.pi * x[:, 1]), dde.geometry.Rectangle([0.0, 0.0], [1.0, 1.0]),
+        lambda x, a: torch.where(x[:, 1] > 1 - 1e-9, -math.pi * torch.sin(math.pi * x[:, 0]), a * (1 - x[:, 0])),
+        neumann=lambda x: (x[:, 1] > 1 - 1e-9) & (x[:, 0] > 0) & (x[:, 0] < 1))
+
+
+def _heat_flux():
+    # u_t = 0.1 u_xx, u(0, t) = alpha, a flux u_x(1, t) = alpha / 2 (du/dn at x = 1), u(x, 0) = exact
+    return GeometryFamily(
+        "heat-flux", lambda x, u, d: d.du(1) - 0.1 * d.d2u(0),
+        dde.geometry.GeometryXTime(dde.geometry.Interval(0.0, 1.0), dde.geometry.TimeDomain(0.0, 1.0)),
+        lambda x, a: torch.where(x[:, 0] > 0.5, a / 2, a),
+        initial=lambda x, a: a * (1 + x[:, 0] / 2) + torch.sin(math.pi * x[:, 0] / 2), second=(0,),
+        neumann=lambda x: x[:, 0] > 0.5)
+
+
+NEUMANN_EXACT = {
+    "top-flux": lambda p: torch.sin(math.pi * p[..., 0]) * torch.sin(math.pi * p[..., 1]) + p[..., 2] * (1 - p[..., 0]),
+    "heat-flux": lambda p: p[..., 2] * (1 + p[..., 0] / 2) + torch.sin(math.pi * p[..., 0] / 2) * torch.exp(-0.1 * math.pi**2 / 4 * p[..., 1]),
+}
+
+
+@pytest.mark.parametrize("make", [_square_top_neumann, _heat_flux])
+def test_neumann_edges_on_a_geometry_compare_the_outward_normal_derivative(make):
+    family = make()
+    colloc = sample_collocation((-3.0, -1.0), 64, 16, pde=family, dtype=torch.float64)
+    on = colloc.normal.abs().sum(-1) > 0
+    assert 0 < on.sum() < 32 and (colloc.normal[on].abs().sum(-1) == 1).all()
+    edge = slice(None) if family.initial is None else slice(0, 16)  # the initial points come after the edges
+    assert torch.equal(on[edge], family.neumann(colloc.boundary[edge, :-1])) and not on[edge.stop or 32:].any()
+    x0, none = torch.zeros(0, 2, dtype=torch.float64), torch.zeros(0, dtype=torch.float64)
+    exact_fn = NEUMANN_EXACT[family.name]
+    _, pde, bc = LossTerms(_ClosedForm(exact_fn), family, colloc, x0, none, none)(torch.zeros(2, 3))
+    assert pde.max() < 1e-20 and bc.max() < 1e-20
+    flipped = Collocation(colloc.interior, colloc.boundary, colloc.boundary_u, -colloc.normal)  # inward: wrong
+    assert LossTerms(_ClosedForm(exact_fn), family, flipped, x0, none, none)(torch.zeros(2, 3))[2].min() > 0.1
+    dirichlet = Collocation(colloc.interior, colloc.boundary, colloc.boundary_u)               # Neumann ignored
+    assert LossTerms(_ClosedForm(exact_fn), family, dirichlet, x0, none, none)(torch.zeros(2, 3))[2].min() > 0.1
+    task = PINNTask(pde=family, physics_range=(-3.0, -1.0), score_range=(-3.0, 3.0), **SMALL)
+    model = task.train_networks(x0.float(), none.float(), none.float(), 1, taskdd.make_generator(0), steps=5)
+    assert torch.isfinite(model.params).all()
+
+
+def test_a_bad_neumann_predicate_is_a_config_error():
+    family = GeometryFamily("bad-flux", laplace, dde.geometry.Rectangle([0.0, 0.0], [1.0, 2.0]), exact_t,
+                            neumann=lambda x: x[:, 0])
+    with pytest.raises(ConfigError, match=r"'bad-flux': neumann\(x\) must return a bool tensor \[m\] \(16,\), "
+                                          r"got torch.float64 \(16,\)"):
+        sample_collocation((-3.0, -1.0), 8, 8, pde=family)
+    with pytest.raises(ConfigError, match="'bad-flux': neumann must be callable, got 3"):
+        GeometryFamily("bad-flux", laplace, dde.geometry.Rectangle([0.0, 0.0], [1.0, 2.0]), exact_t, neumann=3)
