@@ -19,7 +19,7 @@ Families whose residual needs only ``u, u_xx`` use the explicit second-derivativ
 (:meth:`~taskdd.nets.MLP.forward_d2`); ``uses_u_x=True`` takes both derivatives by autograd with
 respect to per-network copies of the collocation points (slower, any activation).
 The built-in families ``poisson`` and ``nonlinear`` are :class:`CubicFamily` instances;
-``advection-diffusion`` has a first derivative and a Neumann edge (an inflow flux ``u'(0) = alpha``). Families
+``advection-diffusion`` has a first derivative (the general path). Families
 on 2D space or space and time are :class:`~taskdd.tasks.pinn.geometry.GeometryFamily` instances
 (the shipped ``poisson2d`` and ``heat``: :mod:`~taskdd.tasks.pinn.families_nd`); the registry
 holds both kinds.
@@ -163,18 +163,17 @@ class CubicFamily(PDEFamily):
 
 
 def _advection_diffusion_pde(x: Tensor, u: Tensor, d: Derivatives) -> Tensor:
-    h = math.pi / 2
-    return -d.u_xx + d.u_x - (h**2 * torch.cos(h * x) - h * torch.sin(h * x))
+    return -d.u_xx + d.u_x - (_forcing(x) + math.pi * torch.cos(math.pi * x))
 
 
 def _advection_diffusion_reference(x: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    return np.cos(math.pi * x / 2) + alpha * (np.exp(x) - math.e)
+    return np.sin(math.pi * x) + alpha * (math.e - np.exp(x)) / (math.e - 1)
 
 
-#: ``-u'' + u' = (pi/2)^2 cos(pi x/2) - (pi/2) sin(pi x/2)`` on [0, 1] with an inflow flux
-#: ``u'(0) = alpha`` (Neumann) and ``u(1) = 0``: ``u = cos(pi x/2) + alpha (e^x - e)``.
+#: ``-u'' + u' = pi^2 sin(pi x) + pi cos(pi x)`` on [0, 1], ``u(0) = alpha``, ``u(1) = 0``:
+#: ``u = sin(pi x) + alpha (e - e^x) / (e - 1)``.
 ADVECTION_DIFFUSION = PDEFamily("advection-diffusion", _advection_diffusion_pde, _left_alpha_right_zero,
-                                (0.0, 1.0), _advection_diffusion_reference, uses_u_x=True, neumann=(True, False))
+                                (0.0, 1.0), _advection_diffusion_reference, uses_u_x=True)
 
 Family = PDEFamily | GeometryFamily
 

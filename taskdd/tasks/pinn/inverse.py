@@ -32,6 +32,7 @@ from taskdd.data import Samples
 from taskdd.errors import ConfigError
 from taskdd.registry import register_task
 from taskdd.synthetic import SyntheticSet
+from taskdd.tasks.pinn.anchor import label_anchor
 from taskdd.tasks.pinn.coef import CoefFamily, CoefMLP
 from taskdd.tasks.pinn.pool import NetworkPool
 from taskdd.tasks.pinn.task import PINNModel, PINNTask
@@ -51,6 +52,8 @@ class InversePINNTask(PINNTask):
     coef: float = 2.0
     learn_coef: bool = True
     coef_scale: float = 10.0
+    anchor_weight: float = 0.0
+    anchor_bandwidth: float = 0.1
 
     def __post_init__(self):
         super().__post_init__()
@@ -59,12 +62,23 @@ class InversePINNTask(PINNTask):
                               f"got {self.problem!r}")
         if not (isinstance(self.coef, (int, float)) and math.isfinite(self.coef) and self.coef > 0):
             raise ConfigError(f"coef must be a finite number > 0, got {self.coef!r}")
+        if not (isinstance(self.anchor_weight, (int, float)) and self.anchor_weight >= 0):
+            raise ConfigError(f"anchor_weight must be a number >= 0, got {self.anchor_weight!r}")
+        if not (isinstance(self.anchor_bandwidth, (int, float)) and self.anchor_bandwidth > 0):
+            raise ConfigError(f"anchor_bandwidth must be a number > 0, got {self.anchor_bandwidth!r}")
         self.true_coef = self.problem.true_coef
         if self.learn_coef:
             self.spec = CoefMLP(self.spec, float(self.coef), float(self.coef_scale))
         else:
             self.problem = self.problem.at(float(self.coef))
         self.pool = NetworkPool(self.spec, self.adam, self.pool_size, *self._pool_ages())
+
+    def objective(self, synthetic: SyntheticSet, sources: Samples, *, part=None, generator=None) -> Tensor:
+        """The score of the fitted pool, less the label anchor when ``anchor_weight > 0``."""
+        value = super().objective(synthetic, sources, part=part, generator=generator)
+        if not self.anchor_weight:
+            return value
+        return value - self.anchor_weight * label_anchor(synthetic, sources, self.anchor_bandwidth)
 
     def coef_of(self, model: PINNModel) -> Tensor:
         """``k [E]`` of the model's networks (the fixed coefficient when it is not learned)."""

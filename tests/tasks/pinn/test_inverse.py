@@ -127,3 +127,36 @@ def test_bad_input_is_a_config_error():
     with pytest.raises(ConfigError, match="no coef_reference"):
         coef_sensitivity(CoefFamily("no-ref", lambda x, u, d, k: d.u_xx, lambda x, a: a), torch.zeros(1),
                          torch.zeros(1), 1.0)
+
+
+def test_label_anchor_pulls_labels_amid_the_data_to_the_local_mean_and_leaves_far_ones_free():
+    from taskdd.tasks.pinn.anchor import label_anchor
+    g = torch.Generator().manual_seed(0)
+    real = {"x": torch.rand(400, generator=g, dtype=torch.float64),
+            "alpha": -3 + 2 * torch.rand(400, generator=g, dtype=torch.float64)}
+    real["y"] = 2.0 + 0.1 * torch.randn(400, generator=g, dtype=torch.float64)     # a flat field, noisy
+    syn = {"x": torch.tensor([0.5, 0.5], dtype=torch.float64), "alpha": torch.tensor([-2.0, 2.5], dtype=torch.float64),
+           "y": torch.tensor([3.0, 7.0], dtype=torch.float64, requires_grad=True)}
+    pen = label_anchor(syn, real, 0.1)
+    (grad,) = torch.autograd.grad(pen, syn["y"])
+    assert pen.item() == pytest.approx(0.5 * 1.0, rel=0.05)      # amid the data: (3 - ~2)^2, rho ~ 1; far: ~0
+    assert grad[0].item() == pytest.approx(1.0, rel=0.05) and abs(grad[1].item()) < 1e-12
+    syn["y"] = torch.tensor([2.0, -5.0], dtype=torch.float64)
+    assert label_anchor(syn, real, 0.1).item() < 1e-3
+    with pytest.raises(ConfigError, match="bandwidth must be > 0, got 0"):
+        label_anchor(syn, real, 0)
+
+
+def test_the_anchor_enters_the_inverse_objective():
+    prob = make_pinn_problem("poisson-k", n_train=40, n_test_alphas=2, n_test_x=11, seed=0)
+    kw = dict(physics_range=prob.train_range, score_range=prob.alpha_range, **SMALL)
+    plain, anchored = InversePINNTask(**kw), InversePINNTask(anchor_weight=2.0, **kw)
+    syn = plain.init_synthetic(prob.train, 5, taskdd.make_generator(0))
+    with torch.no_grad():
+        syn["y"].add_(1.0)  # labels off the data
+    a, b = (t.objective(syn, prob.train, generator=taskdd.make_generator(1)) for t in (plain, anchored))
+    from taskdd.tasks.pinn.anchor import label_anchor
+    assert (a - b).item() == pytest.approx(2.0 * label_anchor(syn, prob.train, 0.1).item(), rel=1e-5)
+    assert label_anchor(syn, prob.train, 0.1).item() > 0.1
+    with pytest.raises(ConfigError, match="anchor_weight must be a number >= 0, got -1"):
+        InversePINNTask(anchor_weight=-1, **kw)
