@@ -46,7 +46,7 @@ from taskdd.tasks.pinn.baselines import AlphaAgnosticFit, empty_set, zero_predic
 from taskdd.tasks.pinn.deepxde_learner import train_deepxde
 from taskdd.tasks.pinn.metrics import Predictor
 from taskdd.tasks.pinn.plots import alpha_histogram, error_vs_alpha, solution_at_alpha
-from taskdd.tasks.pinn.problems import PROBLEMS
+from taskdd.tasks.pinn.families import get_problem, pde_names
 
 DISTILLED = ("distilled", "distilled_alpha_in_range", "distilled_mlp")
 _PER_SETTING = ("pde", "physics_range", "score_range")
@@ -98,7 +98,9 @@ class Config:
     skip: tuple[str, ...] = ()
 
     def __post_init__(self):
-        check_names("pdes", self.pdes, list(PROBLEMS))
+        check_names("pdes", self.pdes, pde_names())
+        for name in self.pdes:
+            get_problem(name)  # an entry point's family: loaded and registered now
         check_names("skip", self.skip, [m for m in (*DISTILLED, *REFERENCES) if m not in _NEEDED])
         if not self.budgets or min(self.budgets) < 1 or max(self.budgets) > self.n_train:
             raise ConfigError(f"budgets must be in [1, n_train={self.n_train}], got {self.budgets!r}")

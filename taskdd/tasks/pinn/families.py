@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import partial
+from importlib.metadata import entry_points
 from typing import Callable, NamedTuple, Optional
 
 import numpy as np
@@ -41,7 +42,12 @@ from taskdd.tasks.pinn.dde_import import import_deepxde
 from taskdd.tasks.pinn.families_nd import HEAT, POISSON2D
 from taskdd.tasks.pinn.geometry import GeometryFamily
 
-__all__ = ["Derivatives", "PDEFamily", "CubicFamily", "Family", "PROBLEMS", "register_pde", "get_problem", "as_family"]
+__all__ = ["Derivatives", "PDEFamily", "CubicFamily", "Family", "PROBLEMS", "PDE_ENTRY_POINT_GROUP", "register_pde",
+           "get_problem", "pde_names", "as_family"]
+
+#: packages make their families known to every process (the command line too) with an entry point
+#: in this group: ``[project.entry-points."taskdd.pdes"] my-pde = "mypkg.pdes:MY_FAMILY"``
+PDE_ENTRY_POINT_GROUP = "taskdd.pdes"
 
 
 class Derivatives(NamedTuple):
@@ -200,10 +206,33 @@ def register_pde(family: Family, *, replace: bool = False) -> Family:
     return family
 
 
+def _from_entry_point(name: str) -> None:
+    """Load and register the family that a ``taskdd.pdes`` entry point called ``name`` names, if any."""
+    ep = next((e for e in entry_points(group=PDE_ENTRY_POINT_GROUP) if e.name == name), None)
+    if ep is None:
+        return
+    try:
+        family = ep.load()
+    except (ImportError, AttributeError) as e:
+        raise ConfigError(f"pde {name!r} (entry point {ep.value!r}) cannot be loaded: {e}") from None
+    if not isinstance(family, (PDEFamily, GeometryFamily)) or family.name != name:
+        raise ConfigError(f"entry point {name!r} = {ep.value!r} in group {PDE_ENTRY_POINT_GROUP!r} must name a "
+                          f"PDEFamily or GeometryFamily called {name!r}, got {family!r}")
+    register_pde(family)
+
+
+def pde_names() -> list[str]:
+    """Every known family name: the registered ones, then those of ``taskdd.pdes`` entry points."""
+    return [*PROBLEMS, *(e.name for e in entry_points(group=PDE_ENTRY_POINT_GROUP) if e.name not in PROBLEMS)]
+
+
 def get_problem(name: str) -> Family:
-    """The PDE family called ``name`` (ConfigError listing the known ones otherwise)."""
+    """The PDE family called ``name``, registered or from an entry point (ConfigError listing the
+    known ones otherwise)."""
+    if isinstance(name, str) and name not in PROBLEMS:
+        _from_entry_point(name)
     if not isinstance(name, str) or name not in PROBLEMS:
-        raise ConfigError(f"unknown pde {name!r}; known pdes: {', '.join(PROBLEMS)}")
+        raise ConfigError(f"unknown pde {name!r}; known pdes: {', '.join(pde_names())}")
     return PROBLEMS[name]
 
 

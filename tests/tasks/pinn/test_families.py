@@ -2,6 +2,7 @@
 
 import dataclasses
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -210,3 +211,39 @@ def test_shipped_advection_diffusion_satisfies_its_pde_and_boundary():
     edges = torch.tensor([0.0, 1.0], dtype=torch.float64)
     torch.testing.assert_close(family.boundary_value(edges, alpha[:2]), torch.tensor([2.5, 0.0], dtype=torch.float64))
     assert u[0].item() == pytest.approx(2.5) and u[-1].item() == pytest.approx(0.0, abs=1e-12)
+
+
+def _install_plugin(tmp_path, monkeypatch, value):
+    """A package 'mypdes' on sys.path with a taskdd.pdes entry point 'my-adv' = ``value``."""
+    (tmp_path / "mypdes.py").write_text(
+        "import dataclasses\nfrom taskdd.tasks.pinn import get_problem\n"
+        "FAMILY = dataclasses.replace(get_problem('advection-diffusion'), name='my-adv')\n"
+        "WRONG_NAME = dataclasses.replace(FAMILY, name='other')\n")
+    info = tmp_path / "mypdes-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: mypdes\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[taskdd.pdes]\nmy-adv = {value}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(PROBLEMS, "my-adv", raising=False)
+    monkeypatch.delitem(sys.modules, "mypdes", raising=False)
+
+
+def test_a_family_from_an_entry_point_is_found_by_name(tmp_path, monkeypatch):
+    from case_studies.pinn_ood import Config
+    from taskdd.tasks.pinn import pde_names
+    _install_plugin(tmp_path, monkeypatch, "mypdes:FAMILY")
+    assert "my-adv" in pde_names() and "my-adv" not in PROBLEMS            # listed, not loaded yet
+    assert Config(pdes=("my-adv",)).pdes == ("my-adv",)                    # the case study's check loads it
+    assert get_problem("my-adv").name == "my-adv" and PROBLEMS["my-adv"].uses_u_x
+    assert PINNTask(pde="my-adv").config()["pde"] == "my-adv"
+
+
+@pytest.mark.parametrize("value, message", [
+    ("mypdes:WRONG_NAME", r"entry point 'my-adv' = 'mypdes:WRONG_NAME' in group 'taskdd.pdes' must name a "
+                          r"PDEFamily or GeometryFamily called 'my-adv'"),
+    ("mypdes:MISSING", r"pde 'my-adv' \(entry point 'mypdes:MISSING'\) cannot be loaded"),
+])
+def test_a_bad_entry_point_is_a_config_error(tmp_path, monkeypatch, value, message):
+    _install_plugin(tmp_path, monkeypatch, value)
+    with pytest.raises(ConfigError, match=message):
+        get_problem("my-adv")
