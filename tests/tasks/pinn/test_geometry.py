@@ -185,8 +185,9 @@ def test_curves_are_grids_and_lines_run_along_the_first_input():
                        + np.sinh(np.pi * (1 - line["x"][:, 0].numpy())) / np.sinh(np.pi))
 
 
-@pytest.mark.parametrize("name", ["heat", "poisson2d"])
+@pytest.mark.parametrize("name", ["heat", "poisson2d", "top-flux"])  # the last: a Neumann edge
 def test_tiny_distillation_on_device(device, name):
+    name = _square_top_neumann() if name == "top-flux" else name
     prob = make_pinn_problem(name, n_train=30, n_test_alphas=2, n_test_x=4, seed=1)
     task = PINNTask(pde=name, physics_range=prob.train_range, score_range=prob.alpha_range, **SMALL)
     result = taskdd.distill(task, prob.train.to(device), 6, steps=3, lr=0.05, seed=0, test=prob.test.to(device),
@@ -204,7 +205,8 @@ def _square_top_neumann():
         "top-flux", lambda x, u, d: -d.d2u(0) - d.d2u(1) - 2 * math.pi**2 * torch.sin(math.pi * x[:, 0])
         * torch.sin(math.pi * x[:, 1]), dde.geometry.Rectangle([0.0, 0.0], [1.0, 1.0]),
         lambda x, a: torch.where(x[:, 1] > 1 - 1e-9, -math.pi * torch.sin(math.pi * x[:, 0]), a * (1 - x[:, 0])),
-        neumann=lambda x: (x[:, 1] > 1 - 1e-9) & (x[:, 0] > 0) & (x[:, 0] < 1))
+        neumann=lambda x: (x[:, 1] > 1 - 1e-9) & (x[:, 0] > 0) & (x[:, 0] < 1),
+        reference=lambda x, a: np.sin(np.pi * x[:, 0]) * np.sin(np.pi * x[:, 1]) + a * (1 - x[:, 0]))
 
 
 def _heat_flux():
