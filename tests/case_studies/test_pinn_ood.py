@@ -47,6 +47,8 @@ def test_references_behave_as_the_physics_says(quick, results):
     ("lr_schedule=step", r"lr_schedule must be one of \['constant', 'cosine'\], got 'step'"),
     ("task.pde=nonlinear", r"task.pde is set per PDE from pdes and the data; got 'nonlinear'"),
     ("task.learner=cnn", r"--set task.learner='cnn': accepted values are \['pinn', 'mlp'\]"),
+    ("skip=distilled", r"unknown skip \['distilled'\]; known skip: distilled_alpha_in_range, distilled_mlp, "
+                       r"physics_only"),
 ])
 def test_bad_settings_are_config_errors(setting, message, quick_run, tmp_path):
     with pytest.raises(ConfigError, match=message):
@@ -55,11 +57,12 @@ def test_bad_settings_are_config_errors(setting, message, quick_run, tmp_path):
 
 def test_families_on_a_geometry_run_without_the_1d_only_references(quick_run, results):
     out = quick_run("pinn-ood", "pdes=heat,poisson2d", "steps=3", "n_train=40", "ablation_budgets=10",
+                    "skip=mlp_all_data,distilled_mlp",
                     "task.eval_steps=20", "n_test_x=5", "grid_x=5", "grid_alphas=3", "n_test_alphas=2",
                     "task.n_interior=32", "task.score_interior=32")
     df = results(out)
     assert set(df.case) == {"pinn-ood:pde=heat", "pinn-ood:pde=poisson2d"}
-    assert set(df.method) == METHODS - {"deepxde_all_data", "alpha_agnostic"}
+    assert set(df.method) == METHODS - {"deepxde_all_data", "alpha_agnostic", "mlp_all_data", "distilled_mlp"}
     assert df.value.notna().all() and (df.value > 0).all()
     for pde in ("heat", "poisson2d"):
         for f in FIGURES:
