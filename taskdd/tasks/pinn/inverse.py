@@ -52,7 +52,7 @@ class InversePINNTask(PINNTask):
     coef: float = 2.0
     learn_coef: bool = True
     coef_scale: float = 10.0
-    anchor_weight: float = 1.0
+    anchor_weight: float = 0.0
     anchor_bandwidth: float = 0.1
 
     def __post_init__(self):

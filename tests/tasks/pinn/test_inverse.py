@@ -150,7 +150,7 @@ def test_label_anchor_pulls_labels_amid_the_data_to_the_local_mean_and_leaves_fa
 def test_the_anchor_enters_the_inverse_objective():
     prob = make_pinn_problem("poisson-k", n_train=40, n_test_alphas=2, n_test_x=11, seed=0)
     kw = dict(physics_range=prob.train_range, score_range=prob.alpha_range, **SMALL)
-    plain, anchored = InversePINNTask(anchor_weight=0.0, **kw), InversePINNTask(anchor_weight=2.0, **kw)
+    plain, anchored = InversePINNTask(**kw), InversePINNTask(anchor_weight=2.0, **kw)
     syn = plain.init_synthetic(prob.train, 5, taskdd.make_generator(0))
     with torch.no_grad():
         syn["y"].add_(1.0)  # labels off the data
