@@ -25,13 +25,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import torch
 
-from case_studies.pinn_ood import _Setting, _setting, _table
+from case_studies.pinn_ood import StudySettings, _Setting, _setting, _table
 from taskdd import make_generator
 from taskdd.cases import CaseStudy, RunContext
-from taskdd.distill import LR_SCHEDULES
-from taskdd.errors import ConfigError
 from taskdd.plots import metric_vs_budget
 from taskdd.study import Cell, Method, Study
 from taskdd.tasks.pinn import InversePINNTask, rel_l2_by_alpha
@@ -42,36 +39,18 @@ METRICS = ("test_rel_l2", "train_rel_l2", "coef_rel_err", "coef")
 
 
 @dataclass(frozen=True)
-class Config:
-    """pde: a registered CoefFamily; budgets, seeds (base from --seed), steps / lr / lr_schedule
-    (the outer Adam, as pinn-ood); n_train, quantile, alpha_limit, noise, n_test_alphas, n_test_x:
-    the data; task: the :class:`InversePINNTask` settings (its coef is the prior, also the
-    ``wrong_coef`` physics and the ``d_optimal`` design point); plot_alpha, grid_alphas, grid_x:
-    the error-against-alpha curves."""
+class Config(StudySettings):
+    """:class:`~case_studies.pinn_ood.StudySettings` (3 seeds here) and: pde: a registered
+    CoefFamily; task: the :class:`InversePINNTask` settings (its coef is the prior, also the
+    ``wrong_coef`` physics and the ``d_optimal`` design point)."""
 
-    pde: str = "poisson-k"
-    budgets: tuple[int, ...] = (10, 20, 50)
     seeds: int = 3
-    steps: int = 450
-    lr: float = 0.05
-    lr_schedule: str = "cosine"
-    n_train: int = 200
-    quantile: float = 0.16
-    alpha_limit: float = 3.0
-    noise: float = 0.1
-    n_test_alphas: int = 20
-    n_test_x: int = 101
+    pde: str = "poisson-k"
     task: InversePINNTask = field(default_factory=InversePINNTask)
-    plot_alpha: float = 2.0
-    grid_alphas: int = 25
-    grid_x: int = 51
 
     def __post_init__(self):
         InversePINNTask(pde=self.pde)  # a CoefFamily, or a ConfigError naming the problem
-        if not self.budgets or min(self.budgets) < 1 or max(self.budgets) > self.n_train:
-            raise ConfigError(f"budgets must be in [1, n_train={self.n_train}], got {self.budgets!r}")
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ConfigError(f"lr_schedule must be one of {sorted(LR_SCHEDULES)}, got {self.lr_schedule!r}")
+        super().__post_init__()
 
 
 def _judge(s: _Setting, task: InversePINNTask, x, alpha, y) -> dict[str, Any]:

@@ -56,45 +56,57 @@ _NEEDED = ("distilled", "all_data", "all_data_fullphys")  # the figures and tabl
 
 
 @dataclass(frozen=True)
-class Config:
-    """pdes: PDE families; budgets: synthetic points; ablation_budgets: the budgets at which the
-    ``distilled_alpha_in_range`` ablation runs; seeds: number of seeds (base from --seed).
-    steps: outer Adam steps of every distillation; lr: the outer step size; lr_schedule: its
-    schedule ("cosine": from lr down to 0). Poisson, budget 50, seed 0-3: 300 constant-step
-    iterations end at test error 0.06-0.17 and the score stops improving after about 200 (a
-    constant step keeps a noisy hypergradient moving the set); 450 steps reached 0.04-0.07 on
-    seeds 1 and 2, cosine or constant alike (a distillation and its evaluation: 4.5-5 minutes
-    on one CPU core in the full run).
-    mlp_lr: the outer step size of ``distilled_mlp``: at 0.05 its outer loss rose from about 1
-    to 9-37 within 300 steps at budgets 20 and 50 (the data-only networks' curvature blows up
-    the score's PDE term), at 0.01 it stays near 1. n_train, quantile,
-    alpha_limit, noise, n_test_alphas, n_test_x: the data (``data_gen.pinn.make_pinn_problem``).
-    task: the :class:`PINNTask` settings (``--set task.width=64``): its learner and pool (width,
-    depth, inner_lr, unroll, pool_size, ...) and evaluation protocol (eval_models / eval_steps,
-    also the deepxde reference's); its pde, physics_range and score_range come from ``pdes`` and
-    the data, so they are not set here. plot_alpha: the test alpha of the solution figure;
-    grid_alphas / grid_x: the error-against-alpha curves. skip: methods not to run (any of
-    DISTILLED and REFERENCES but distilled, all_data, all_data_fullphys; ``--set
-    skip=distilled_mlp,mlp_all_data`` saves three of the seven distillations of a seed)."""
+class StudySettings:
+    """The settings the PINN case studies share. budgets: synthetic points; seeds: number of seeds
+    (base from --seed); steps: outer Adam steps of every distillation; lr: the outer step size;
+    lr_schedule: its schedule ("cosine": from lr down to 0). n_train, quantile, alpha_limit,
+    noise, n_test_alphas, n_test_x: the data (``data_gen.pinn.make_pinn_problem``). plot_alpha:
+    the test alpha of the solution figure; grid_alphas / grid_x: the error-against-alpha curves."""
 
-    pdes: tuple[str, ...] = ("poisson", "nonlinear")
     budgets: tuple[int, ...] = (10, 20, 50)
-    ablation_budgets: tuple[int, ...] = (50,)
     seeds: int = 5
     steps: int = 450
     lr: float = 0.05
     lr_schedule: str = "cosine"
-    mlp_lr: float = 0.01
     n_train: int = 200
     quantile: float = 0.16
     alpha_limit: float = 3.0
     noise: float = 0.1
     n_test_alphas: int = 20
     n_test_x: int = 101
-    task: PINNTask = field(default_factory=PINNTask)
     plot_alpha: float = 2.0
     grid_alphas: int = 25
     grid_x: int = 51
+
+    def __post_init__(self):
+        if not self.budgets or min(self.budgets) < 1 or max(self.budgets) > self.n_train:
+            raise ConfigError(f"budgets must be in [1, n_train={self.n_train}], got {self.budgets!r}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ConfigError(f"lr_schedule must be one of {sorted(LR_SCHEDULES)}, got {self.lr_schedule!r}")
+
+
+@dataclass(frozen=True)
+class Config(StudySettings):
+    """:class:`StudySettings` and: pdes: PDE families; ablation_budgets: the budgets at which the
+    ``distilled_alpha_in_range`` ablation runs. steps / lr: Poisson, budget 50, seed 0-3: 300
+    constant-step iterations end at test error 0.06-0.17 and the score stops improving after
+    about 200 (a constant step keeps a noisy hypergradient moving the set); 450 steps reached
+    0.04-0.07 on seeds 1 and 2, cosine or constant alike (a distillation and its evaluation:
+    4.5-5 minutes on one CPU core in the full run).
+    mlp_lr: the outer step size of ``distilled_mlp``: at 0.05 its outer loss rose from about 1
+    to 9-37 within 300 steps at budgets 20 and 50 (the data-only networks' curvature blows up
+    the score's PDE term), at 0.01 it stays near 1.
+    task: the :class:`PINNTask` settings (``--set task.width=64``): its learner and pool (width,
+    depth, inner_lr, unroll, pool_size, ...) and evaluation protocol (eval_models / eval_steps,
+    also the deepxde reference's); its pde, physics_range and score_range come from ``pdes`` and
+    the data, so they are not set here. skip: methods not to run (any of DISTILLED and
+    REFERENCES but distilled, all_data, all_data_fullphys; ``--set skip=distilled_mlp,mlp_all_data``
+    saves three of the seven distillations of a seed)."""
+
+    pdes: tuple[str, ...] = ("poisson", "nonlinear")
+    ablation_budgets: tuple[int, ...] = (50,)
+    mlp_lr: float = 0.01
+    task: PINNTask = field(default_factory=PINNTask)
     skip: tuple[str, ...] = ()
 
     def __post_init__(self):
@@ -102,10 +114,7 @@ class Config:
         for name in self.pdes:
             get_problem(name)  # an entry point's family: loaded and registered now
         check_names("skip", self.skip, [m for m in (*DISTILLED, *REFERENCES) if m not in _NEEDED])
-        if not self.budgets or min(self.budgets) < 1 or max(self.budgets) > self.n_train:
-            raise ConfigError(f"budgets must be in [1, n_train={self.n_train}], got {self.budgets!r}")
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ConfigError(f"lr_schedule must be one of {sorted(LR_SCHEDULES)}, got {self.lr_schedule!r}")
+        super().__post_init__()
         if not set(self.ablation_budgets) <= set(self.budgets):
             raise ConfigError(f"ablation_budgets {self.ablation_budgets!r} must be among budgets {self.budgets!r}")
         for name in _PER_SETTING:
