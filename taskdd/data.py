@@ -10,7 +10,7 @@ construction and raise :class:`DataError` naming the problem.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator, Mapping, Sequence
+from typing import Generic, Iterator, Mapping, Sequence, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -20,7 +20,9 @@ from torch import Tensor
 from taskdd.errors import DataError
 from taskdd.samples import Samples
 
-__all__ = ["Source", "Sources", "Samples"]
+__all__ = ["Source", "Sources", "Samples", "VariableCollection"]
+
+M = TypeVar("M")
 
 
 def _as_float_tensor(x, what: str) -> Tensor:
@@ -183,11 +185,57 @@ class Source:
         return df
 
 
-class Sources(Sequence[Source]):
+class VariableCollection(Sequence[M], Generic[M]):
+    """Named members (each with ``name``, ``variables`` and ``reorder``) re-expressed over one
+    variable order: the union of theirs, in first-seen order. Indexed by position or by name;
+    ``what`` names a member in errors. Subclasses give ``_fit(member, variables)`` (the member over
+    the union) and their own device/dtype views."""
+
+    what = "member"
+
+    def __init__(self, members: Sequence[M]):
+        names = [m.name for m in members]
+        if len(set(names)) != len(names):
+            raise DataError(f"{self.what} names must be unique, got {names}")
+        variables: list[str] = []
+        for m in members:
+            variables += [v for v in m.variables if v not in variables]
+        self.variables: tuple[str, ...] = tuple(variables)
+        self._members = [self._fit(m, self.variables) for m in members]
+
+    def _fit(self, member: M, variables: tuple[str, ...]) -> M:
+        return member if member.variables == variables else member.reorder(variables)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, str):
+            for m in self._members:
+                if m.name == i:
+                    return m
+            raise DataError(f"no {self.what} named {i!r}; {self.what}s are {self.names}")
+        return self._members[i]
+
+    def __len__(self) -> int:
+        return len(self._members)
+
+    def __iter__(self) -> Iterator[M]:
+        return iter(self._members)
+
+    @property
+    def names(self) -> list[str]:
+        return [m.name for m in self._members]
+
+    @property
+    def d(self) -> int:
+        return len(self.variables)
+
+
+class Sources(VariableCollection[Source]):
     """Several sources over one variable set (the union of theirs, in first-seen order).
 
     Each source is re-expressed over the union: a variable a source lacks is all missing there.
     """
+
+    what = "source"
 
     def __init__(self, sources: Sequence[Source] | Source):
         if isinstance(sources, Source):
@@ -198,51 +246,22 @@ class Sources(Sequence[Source]):
         for s in sources:
             if not isinstance(s, Source):
                 raise DataError(f"Sources takes Source objects, got {type(s).__name__}")
-        names = [s.name for s in sources]
-        if len(set(names)) != len(names):
-            raise DataError(f"source names must be unique, got {names}")
-        variables: list[str] = []
-        for s in sources:
-            variables += [v for v in s.variables if v not in variables]
-        self._sources = [s if s.variables == tuple(variables) else s.reorder(variables) for s in sources]
-        self.variables: tuple[str, ...] = tuple(variables)
-
-    def __getitem__(self, i):  # type: ignore[override]
-        if isinstance(i, str):
-            for s in self._sources:
-                if s.name == i:
-                    return s
-            raise DataError(f"no source named {i!r}; sources are {self.names}")
-        return self._sources[i]
-
-    def __len__(self) -> int:
-        return len(self._sources)
-
-    def __iter__(self) -> Iterator[Source]:
-        return iter(self._sources)
-
-    @property
-    def names(self) -> list[str]:
-        return [s.name for s in self._sources]
-
-    @property
-    def d(self) -> int:
-        return len(self.variables)
+        super().__init__(sources)
 
     @property
     def device(self) -> torch.device:
-        return self._sources[0].values.device
+        return self._members[0].values.device
 
     @property
     def dtype(self) -> torch.dtype:
-        return self._sources[0].values.dtype
+        return self._members[0].values.dtype
 
     def to(self, device=None, dtype: torch.dtype | None = None) -> "Sources":
-        return Sources([s.to(device, dtype) for s in self._sources])
+        return Sources([s.to(device, dtype) for s in self._members])
 
     def hidden_everywhere(self) -> list[str]:
         """Variables that no source ever observes."""
-        seen = torch.stack([s.mask.any(dim=(0, 1)) for s in self._sources]).any(0)
+        seen = torch.stack([s.mask.any(dim=(0, 1)) for s in self._members]).any(0)
         return [v for v, ok in zip(self.variables, seen.tolist()) if not ok]
 
     @classmethod
@@ -270,12 +289,12 @@ class Sources(Sequence[Source]):
     def to_dataframe(self, id_col: str = "id", time_col: str = "t", source_col: str = "source") -> pd.DataFrame:
         """One long table with a ``source_col`` column and NaN where missing."""
         parts = []
-        for s in self._sources:
+        for s in self._members:
             df = s.to_dataframe(id_col, time_col)
             df.insert(0, source_col, s.name)
             parts.append(df)
         return pd.concat(parts, ignore_index=True)
 
     def __repr__(self) -> str:
-        inner = ", ".join(f"{s.name}: {tuple(s.shape)}" for s in self._sources)
+        inner = ", ".join(f"{s.name}: {tuple(s.shape)}" for s in self._members)
         return f"Sources({inner}; variables={list(self.variables)})"

@@ -13,11 +13,12 @@ given: the structure (structure learning).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import torch
 from torch import Tensor
 
+from taskdd.data import VariableCollection
 from taskdd.errors import DataError
 from taskdd.tasks.dbn.scaling import Scaling
 from taskdd.tasks.dbn.summaries import PatternSummary
@@ -97,62 +98,42 @@ class SiteSummary:
                                                     s.covs / (std[:, None] * std[None, :])))
 
 
-class SiteSummaries(Sequence[SiteSummary]):
+class SiteSummaries(VariableCollection[SiteSummary]):
     """Several sites over the union of their variables and the longest grid (others padded with
     never-observed entries); their grids must agree in step, unit and origin."""
+
+    what = "site"
 
     def __init__(self, sites: Sequence[SiteSummary]):
         sites = list(sites)
         if not sites or not all(isinstance(s, SiteSummary) for s in sites):
             raise DataError("SiteSummaries needs one or more SiteSummary objects")
-        names = [s.name for s in sites]
-        if len(set(names)) != len(names):
-            raise DataError(f"site names must be unique, got {names}")
         grids = {tuple(s.grid.get(k) for k in _GRID_KEYS) for s in sites}
         if len(grids) > 1:
             raise DataError(f"site summaries were made on different time grids {sorted(map(str, grids))} "
                             f"({', '.join(_GRID_KEYS)}); summarise every site with the same --time-step and origin")
-        variables: list[str] = []
-        for s in sites:
-            variables += [v for v in s.variables if v not in variables]
-        T = max(s.summary.T for s in sites)
-        self._sites = [s if (s.variables == tuple(variables) and s.summary.T == T) else s.reorder(variables, T)
-                       for s in sites]
-        self.variables: tuple[str, ...] = tuple(variables)
+        self._T = max(s.summary.T for s in sites)
+        super().__init__(sites)
 
-    def __getitem__(self, i):  # type: ignore[override]
-        return self._sites[i]
-
-    def __len__(self) -> int:
-        return len(self._sites)
-
-    def __iter__(self) -> Iterator[SiteSummary]:
-        return iter(self._sites)
-
-    @property
-    def names(self) -> list[str]:
-        return [s.name for s in self._sites]
-
-    @property
-    def d(self) -> int:
-        return len(self.variables)
+    def _fit(self, site: SiteSummary, variables: tuple[str, ...]) -> SiteSummary:
+        return site if (site.variables == variables and site.summary.T == self._T) else site.reorder(variables, self._T)
 
     @property
     def device(self) -> torch.device:
-        return self._sites[0].summary.masks.device
+        return self._members[0].summary.masks.device
 
     @property
     def dtype(self) -> torch.dtype:
         return torch.float64
 
     def to(self, device=None, dtype: torch.dtype | None = None) -> "SiteSummaries":
-        return SiteSummaries([s.to(device) for s in self._sites])
+        return SiteSummaries([s.to(device) for s in self._members])
 
     def reorder(self, variables: Sequence[str]) -> "SiteSummaries":
-        return SiteSummaries([s.reorder(variables) for s in self._sites])
+        return SiteSummaries([s.reorder(variables) for s in self._members])
 
     def hidden_everywhere(self) -> list[str]:
-        seen = torch.stack([s.mask_any for s in self._sites]).any(0)
+        seen = torch.stack([s.mask_any for s in self._members]).any(0)
         return [v for v, ok in zip(self.variables, seen.tolist()) if not ok]
 
 

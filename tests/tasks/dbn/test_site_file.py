@@ -122,3 +122,13 @@ def test_private_summary_from_csv_matches_the_in_memory_mechanism_and_records_it
                         torch.full((len(variables),), 20.0))
     assert acc["rows_dropped_other_patterns"] == sums.dropped == 120 - int(sums.n[0])
     assert abs(float(site.summary.counts[0]) - float(sums.n[0])) < 6 * acc["sigma"]
+
+
+def test_sites_are_found_by_name_and_names_must_be_unique(csvs):
+    a, b = (summarize_csv([p], id_col="pid", time_col="visit") for p in csvs[:2])
+    sites = SiteSummaries([a, b])
+    assert sites[b.name] is sites[1] and sites.names == [a.name, b.name] and len(sites) == 2
+    with pytest.raises(DataError, match=rf"no site named 'nowhere'; sites are \['{a.name}', '{b.name}'\]"):
+        sites["nowhere"]
+    with pytest.raises(DataError, match="site names must be unique"):
+        SiteSummaries([a, a])
