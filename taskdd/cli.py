@@ -78,8 +78,8 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_distill(args) -> int:
-    from taskdd.tasks.dbn.user_data import distill_csv
-    from taskdd.tasks.dbn_discrete.user_csv import distill_from_args, is_categorical_csv
+    from taskdd.tasks.dbn.user_data import distill_csv, read_frames
+    from taskdd.tasks.dbn_discrete.user_csv import categorical_columns, distill_from_args
     threads = _use_threads(args)
     if args.task not in ("dbn", "dbn-discrete"):
         raise ConfigError(f"taskdd distill reads CSV sequence data for the 'dbn' and 'dbn-discrete' tasks only, "
@@ -90,14 +90,16 @@ def _cmd_distill(args) -> int:
         return distill_from_summaries(args, threads)
     if not (args.id_col and args.time_col):
         raise ConfigError("--data needs --id-col and --time-col")
-    if args.task == "dbn-discrete" or is_categorical_csv(args.data, args.id_col, args.time_col):
-        return distill_from_args(args)  # categorical columns: the discrete DBN
+    frames = read_frames(args.data)  # once: to choose the task and to distil
+    if args.task == "dbn-discrete" or categorical_columns(frames, args.id_col, args.time_col):
+        return distill_from_args(args, frames)  # categorical columns: the discrete DBN
     summary = distill_csv(args.data, id_col=args.id_col, time_col=args.time_col, budget=args.budget, out=args.out,
                           structure=args.structure, noise=args.noise, steps=args.steps, lr=args.lr, seed=args.seed,
                           device=args.device, method=args.method, checkpoint_every=args.checkpoint_every,
                           resume=args.resume, quiet=args.quiet, time_step=args.time_step,
                           max_slices=args.max_slices, time_origin=args.time_origin,
-                          standardize=not args.no_standardize, noise_per=args.noise_per, init=args.init)
+                          standardize=not args.no_standardize, noise_per=args.noise_per, init=args.init,
+                          frames=frames)
     _add_to_run_json(os.path.join(args.out, "run.json"), {"torch_threads": threads})
     print("mean log-likelihood per sequence on your sources (your units | standard units):")
     for k, v in summary["source_ll"].items():

@@ -33,7 +33,7 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import pandas as pd
 import torch
@@ -112,10 +112,6 @@ def read_frames(data: Sequence[str | os.PathLike]) -> dict[str, pd.DataFrame]:
         name = stem if stem not in frames else f"{stem}_{len(frames)}"
         frames[name] = read_csv_source(path)
     return frames
-
-
-def _given_structure(structure: str | os.PathLike | None) -> DBNStructure | None:
-    return None if structure is None else read_structure(structure)
 
 
 def _choose_structure(sources: Sources, given: DBNStructure | None, budget: int) -> tuple[DBNStructure, str]:
@@ -228,11 +224,12 @@ def _write_outputs(outp: Path, res, model, table: ResultsTable, structure: DBNSt
     res.save(outp / "result")
 
 
-def _prepare(data, id_col: str, time_col: str, budget: int, structure, noise: float | None, grid: dict,
+def _prepare(frames: Mapping[str, pd.DataFrame], id_col: str, time_col: str, budget: int, structure,
+             noise: float | None, grid: dict,
              standardize: bool) -> tuple[Panel, Sources, Scaling, DBNStructure | None, list]:
-    """Read, align (``grid``: align_panel's options), check and standardise: all before the first fit."""
-    panel = align_panel(read_frames(data), id_col, time_col, **grid)
-    given = _given_structure(structure)
+    """Align (``grid``: align_panel's options), check and standardise: all before the first fit."""
+    panel = align_panel(frames, id_col, time_col, **grid)
+    given = None if structure is None else read_structure(structure)
     warnings = panel.warnings() + check_panel(panel.sources, budget, structure=given, estimate_noise=noise is None)
     variables = given.variables if given is not None else panel.sources.variables
     sources = Sources([s.reorder(variables) for s in panel.sources]).to(dtype=torch.float64)
@@ -261,16 +258,17 @@ def distill_csv(data: Sequence[str | os.PathLike], *, id_col: str, time_col: str
                 lr: float = 0.05, seed: int = 0, device: str = "auto", method: str = "exact",
                 checkpoint_every: int = 0, resume: bool = False, quiet: bool = False, time_step: float | None = None,
                 max_slices: int | None = None, time_origin: str = "sequence", standardize: bool = True,
-                noise_per: str = "source", init: str = "rows") -> dict:
+                noise_per: str = "source", init: str = "rows",
+                frames: Mapping[str, pd.DataFrame] | None = None) -> dict:
     """Distil CSV sources for a DBN; write the distilled CSV, structure, scaling, fitted DBN
     (ours and a pgmpy export; all in user units), results.csv and run.json into ``out``.
 
     time_step / max_slices / time_origin: the time grid (:func:`~taskdd.tasks.dbn.panel.align_panel`).
     standardize: work in standard units (default); False = in the data's own units.
-    noise_per: without ``noise``, estimate one noise std per "source" (default), per "variable"
-    (pooled over sources) or per "source_variable". init: the starting set, copies of real rows
-    ("rows") or draws from each observation pattern's Gaussian ("summaries", as ``--summaries``).
-    Cheap checks come before any fitting. Returns a summary dict (``source_ll`` in user units, ...)."""
+    noise_per: without ``noise``, estimate one noise std per "source" (default), per "variable" (pooled
+    over sources) or per "source_variable". init: the starting set, copies of real rows ("rows") or draws
+    from each observation pattern's Gaussian ("summaries", as ``--summaries``). frames: ``read_frames(data)``
+    if already read. Cheap checks come before any fitting. Returns a summary dict (``source_ll``, ...)."""
     for name, value, ok in (("noise_per (--noise-per)", noise_per, NOISE_PER), ("init (--init)", init, INITS)):
         if value not in ok:
             raise ConfigError(f"{name} must be one of {', '.join(ok)}, got {value!r}")
@@ -280,8 +278,8 @@ def distill_csv(data: Sequence[str | os.PathLike], *, id_col: str, time_col: str
     outp = ensure_out_dir(out)
     started = time.time()
     grid = {"time_step": time_step, "max_slices": max_slices, "origin": time_origin}
-    panel, sources, scaling, given, warnings = _prepare(data, id_col, time_col, budget, structure, noise, grid,
-                                                        standardize)
+    panel, sources, scaling, given, warnings = _prepare(read_frames(data) if frames is None else frames, id_col,
+                                                        time_col, budget, structure, noise, grid, standardize)
     dbn_structure, structure_how = _choose_structure(sources, given, budget)
     sources = Sources([s.reorder(dbn_structure.variables) for s in sources]).to(dev, torch.float64)
     noise_by_source, noise_how, direct, noise_s = _with_noise(dbn_structure, sources, noise, noise_per)

@@ -157,11 +157,12 @@ def distill_categorical_csv(data: Sequence[str | os.PathLike], *, id_col: str, t
                             lr: float = 0.1, seed: int = 0, device: str = "auto", quiet: bool = False,
                             time_step: float | None = None, max_slices: int | None = None,
                             time_origin: str = "sequence", alpha: float = 1.0, weighted: bool = True,
-                            method: str = "exact") -> dict:
+                            method: str = "exact", frames: Mapping[str, pd.DataFrame] | None = None) -> dict:
     """Distil categorical CSV sources for a discrete DBN (see the module docstring); returns a
-    summary (``source_ll`` per method, the variables' states, the time grid)."""
+    summary (``source_ll`` per method, the variables' states, the time grid). frames:
+    ``read_frames(data)`` when the caller has read the files already (not read again)."""
     started = time.time()
-    frames = read_frames(data)
+    frames = read_frames(data) if frames is None else frames
     cat = categorical_columns(frames, id_col, time_col)
     if not cat:
         raise DataError(f"no categorical variable columns in {[str(p) for p in data]}")
@@ -202,14 +203,16 @@ def distill_categorical_csv(data: Sequence[str | os.PathLike], *, id_col: str, t
     return summary
 
 
-def distill_from_args(args) -> int:
-    """The ``taskdd distill`` command for categorical data (the CLI's parsed ``args``); prints a summary."""
+def distill_from_args(args, frames: Mapping[str, pd.DataFrame] | None = None) -> int:
+    """The ``taskdd distill`` command for categorical data (the CLI's parsed ``args``, and the
+    files' ``frames`` if read already); prints a summary."""
     if args.noise is not None or args.no_standardize:
         raise ConfigError("--noise and --no-standardize apply to numeric data; these sources are categorical")
     summary = distill_categorical_csv(args.data, id_col=args.id_col, time_col=args.time_col, budget=args.budget,
                                       out=args.out, structure=args.structure, steps=args.steps, lr=args.lr,
                                       seed=args.seed, device=args.device, quiet=args.quiet, time_step=args.time_step,
-                                      max_slices=args.max_slices, time_origin=args.time_origin, method=args.method)
+                                      max_slices=args.max_slices, time_origin=args.time_origin, method=args.method,
+                                      frames=frames)
     print("categorical data: discrete DBN; mean log-likelihood per record on your sources:")
     for k, v in summary["source_ll"].items():
         print(f"  {k:22s} {v:12.4f}")

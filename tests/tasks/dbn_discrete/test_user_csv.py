@@ -81,3 +81,13 @@ def test_column_kinds_let_text_win_and_skip_empty_columns():
     a = pd.DataFrame({"id": [1], "t": [0], "x": [1.0], "y": ["a"], "z": [None]})
     b = pd.DataFrame({"id": [2], "t": [0], "x": ["b"], "y": ["c"], "z": [2.0]})
     assert column_kinds({"a": a, "b": b}, "id", "t") == (["y", "x"], ["z"])
+
+
+def test_the_command_reads_each_file_once(tmp_path, monkeypatch):
+    import taskdd.tasks.dbn.user_data as user_data
+    calls = []
+    real = user_data.read_csv_source
+    monkeypatch.setattr(user_data, "read_csv_source", lambda p: calls.append(p) or real(p))
+    paths = _write(tmp_path, T=1)
+    assert _distill(paths, tmp_path / "out") == 0
+    assert sorted(map(str, calls)) == sorted(paths)       # chosen as categorical and distilled from one read
