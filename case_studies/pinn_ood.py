@@ -18,7 +18,7 @@ physics over the whole range), ``deepxde_all_data`` (deepxde ``Model.train`` on 
 in x fitted to all data, blind to alpha). Figures per PDE: the solution at a test alpha, the error
 against alpha across both tails, where the distilled alphas went, the outer loss curves.
 Families on a geometry (``poisson2d``, ``heat``: ``--set pdes=heat``) run without the 1D-only
-references ``deepxde_all_data`` and ``alpha_agnostic``; their test curves are grids of
+reference ``alpha_agnostic``; their test curves are grids of
 ``n_test_x`` values per input, and the solution figure is a line along the first input.
 """
 
@@ -176,8 +176,8 @@ def _references(s: _Setting, skip: tuple[str, ...]) -> list[Method]:
         "zero": lambda: s.judge(zero_predictor),
         "alpha_agnostic": lambda: s.judge(AlphaAgnosticFit.fit(train)),
     }
-    if s.prob.pde.dim > 1:  # deepxde's learner and the polynomial in x are 1D only
-        del work["deepxde_all_data"], work["alpha_agnostic"]
+    if s.prob.pde.dim > 1:  # the polynomial in x is 1D only
+        del work["alpha_agnostic"]
     return [Method(name, lambda c, fn=fn: fn(), budgeted=False) for name, fn in work.items() if name not in skip]
 
 

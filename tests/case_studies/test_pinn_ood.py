@@ -55,14 +55,14 @@ def test_bad_settings_are_config_errors(setting, message, quick_run, tmp_path):
         quick_run("pinn-ood", setting, out=tmp_path)
 
 
-def test_families_on_a_geometry_run_without_the_1d_only_references(quick_run, results):
+def test_families_on_a_geometry_run_without_the_1d_only_reference(quick_run, results):
     out = quick_run("pinn-ood", "pdes=heat,poisson2d", "steps=3", "n_train=40", "ablation_budgets=10",
                     "skip=mlp_all_data,distilled_mlp",
                     "task.eval_steps=20", "n_test_x=5", "grid_x=5", "grid_alphas=3", "n_test_alphas=2",
                     "task.n_interior=32", "task.score_interior=32")
     df = results(out)
     assert set(df.case) == {"pinn-ood:pde=heat", "pinn-ood:pde=poisson2d"}
-    assert set(df.method) == METHODS - {"deepxde_all_data", "alpha_agnostic", "mlp_all_data", "distilled_mlp"}
+    assert set(df.method) == METHODS - {"alpha_agnostic", "mlp_all_data", "distilled_mlp"}
     assert df.value.notna().all() and (df.value > 0).all()
     for pde in ("heat", "poisson2d"):
         for f in FIGURES:

@@ -167,6 +167,19 @@ class GeometryFamily:
             second = {i: torch.autograd.grad(du[..., i].sum(), pts, create_graph=True)[0][..., i] for i in dims}
         return u, Partials(du, second)
 
+    def deepxde_pde(self) -> Callable[[Tensor, Tensor], Tensor]:
+        """The residual in deepxde's ``pde(inputs [n, dim + 1], u [n, 1]) -> [n, 1]`` form (alpha last),
+        derivatives by ``dde.grad.jacobian`` / ``hessian``; ``pde`` sees ``u`` as ``[1, n]``."""
+        dde = import_deepxde()
+        dims = range(self.dim) if self.second is None else self.second
+
+        def pde(inputs: Tensor, u: Tensor) -> Tensor:
+            first = torch.cat([dde.grad.jacobian(u, inputs, i=0, j=j) for j in range(self.dim)], 1)
+            second = {i: dde.grad.hessian(u, inputs, i=i, j=i).T for i in dims}
+            return self.residual(inputs[:, :-1], u.T, Partials(first[None], second)).T
+
+        return pde
+
     def normal_derivative(self, spec, params: Tensor, inputs: Tensor, normal: Tensor) -> Tensor:
         """``du/dn [E, m]`` of the networks at ``inputs [m, dim + 1]`` along ``normal [m, dim]``
         (graph kept)."""

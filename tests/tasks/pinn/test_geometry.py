@@ -11,7 +11,6 @@ import taskdd
 from data_gen.pinn import curves, line_curve, make_pinn_problem, reference_solution
 from taskdd.errors import ConfigError, DataError
 from taskdd.tasks.pinn import GeometryFamily, PINNTask, get_problem, import_deepxde, register_pde
-from taskdd.tasks.pinn.deepxde_learner import train_deepxde
 from taskdd.tasks.pinn.families import PROBLEMS
 from taskdd.tasks.pinn.losses import LossTerms
 from taskdd.tasks.pinn.modules import pinn_network
@@ -152,9 +151,6 @@ def test_bad_geometry_and_conditions_are_config_errors():
         GeometryFamily("bad", None, dde.geometry.Rectangle([0, 0], [1, 1]), exact_t)
     with pytest.raises(ConfigError, match="explicit"):
         PINNTask(pde=LAPLACE, derivatives="explicit")
-    with pytest.raises(ConfigError, match="1D families only"):
-        train_deepxde(PINNTask(pde="heat", **SMALL), torch.zeros(0, 2), torch.zeros(0), torch.zeros(0), 1,
-                      torch.Generator().manual_seed(0))
 
 
 def test_bad_residual_boundary_and_data_shapes():
