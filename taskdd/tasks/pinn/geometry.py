@@ -22,11 +22,7 @@ A :class:`GeometryFamily` is:
 
 Derivatives are taken by nested reverse-mode autograd over the whole network stack (the task's
 ``derivatives="general"`` path; the explicit pass does not serve these families). Alpha is the
-last network input. Collocation (:func:`box_collocation`): Hammersley points of the box (points x
-alpha range) inside; ``2 n_boundary`` Hammersley points on the spatial boundary (``n_boundary``
-there and ``n_boundary`` at ``t = t0`` for time-dependent families; deepxde pairs their space and
-time coordinates by a permutation, here drawn from a fixed seed), paired with Hammersley alphas of
-the range in a fixed shuffled order.
+last network input. The physics points: :mod:`~taskdd.tasks.pinn.geometry_collocation`.
 """
 
 from __future__ import annotations
@@ -42,7 +38,7 @@ from torch import Tensor
 from taskdd.errors import ConfigError
 from taskdd.tasks.pinn.dde_import import import_deepxde, isolated_globals
 
-__all__ = ["Partials", "GeometryFamily", "box_collocation"]
+__all__ = ["Partials", "GeometryFamily"]
 
 
 class Partials:
@@ -200,61 +196,3 @@ def _box_of(dde, g) -> tuple[np.ndarray, np.ndarray] | None:
     if isinstance(g, dde.geometry.Hypercube) and len(g.bbox[0]) >= 2:
         return tuple(np.asarray(v, dtype=np.float64) for v in g.bbox)
     return None
-
-
-def _values(family: GeometryFamily, fn: Callable, what: str, pts: Tensor) -> Tensor:
-    v = fn(pts[:, :-1], pts[:, -1])
-    if not (isinstance(v, Tensor) and v.shape == pts[:, -1].shape):
-        raise ConfigError(f"PDE family {family.name!r}: {what}(x, alpha) must return a tensor [m] "
-                          f"({pts.shape[0]},), got {getattr(v, 'shape', type(v).__name__)}")
-    return v
-
-
-def _neumann_normals(family: GeometryFamily, edge: Tensor, n_rows: int) -> Tensor | None:
-    """``[n_rows, dim]``: the outward unit normal of the box face at each spatial-boundary point of
-    ``edge [k, dim]`` where ``family.neumann`` holds (at a corner the normalised sum of its faces'
-    normals, as deepxde's ``boundary_normal``), zero elsewhere (and on the rows after ``k``, the
-    initial points); None without Neumann points."""
-    if family.neumann is None:
-        return None
-    mask = family.neumann(edge)
-    if not (isinstance(mask, Tensor) and mask.dtype == torch.bool and mask.shape == edge.shape[:1]):
-        raise ConfigError(f"PDE family {family.name!r}: neumann(x) must return a bool tensor [m] "
-                          f"({edge.shape[0]},), got {getattr(mask, 'dtype', type(mask).__name__)} "
-                          f"{tuple(getattr(mask, 'shape', ()))}")
-    n_space = family.dim - (family.initial is not None)
-    lo, hi = (torch.as_tensor(v[:n_space]) for v in family.box())
-    tol = 1e-9 * (hi - lo)
-    out = (edge[:, :n_space] - hi).abs() <= tol
-    outward = out.double() - ((edge[:, :n_space] - lo).abs() <= tol).double()  # sum of the faces' normals
-    normal = torch.zeros(n_rows, family.dim, dtype=torch.float64)
-    normal[: edge.shape[0], :n_space] = outward / outward.norm(dim=1, keepdim=True).clamp_min(1.0)
-    normal[: edge.shape[0]][~mask] = 0
-    return normal if mask.any() else None
-
-
-def box_collocation(family: GeometryFamily, alpha_range: tuple[float, float], n_interior: int,
-                    n_boundary: int) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
-    """``(interior [n_interior, dim + 1], boundary [2 n_boundary, dim + 1], values [2 n_boundary],
-    normal [2 n_boundary, dim] or None)``, float64, columns (inputs..., alpha); ``normal``: the
-    outward normal at Neumann points, zero elsewhere. The module doc says where the points lie."""
-    g, dde = family.geom(), import_deepxde()
-    lo, hi = family.box()
-    with isolated_globals():
-        np.random.seed(0)  # GeometryXTime pairs space and time with np.random.permutation (restored on exit)
-        inside = dde.geometry.Hypercube([*lo, alpha_range[0]], [*hi, alpha_range[1]]).random_points(
-            n_interior, random="Hammersley")
-        if family.initial is None:
-            edge, init = g.random_boundary_points(2 * n_boundary, random="Hammersley"), np.zeros((0, len(lo)))
-        else:
-            edge = g.random_boundary_points(n_boundary, random="Hammersley")
-            init = g.random_initial_points(n_boundary, random="Hammersley")
-        alphas = dde.geometry.Interval(*alpha_range).random_points(2 * n_boundary, random="Hammersley")[:, 0]
-    alphas = alphas[np.random.default_rng(0).permutation(alphas.size)]
-    pts = torch.as_tensor(np.concatenate([np.concatenate([edge, init]), alphas[:, None]], 1), dtype=torch.float64)
-    k = edge.shape[0]
-    values = [_values(family, family.boundary, "boundary", pts[:k])]
-    if family.initial is not None:
-        values.append(_values(family, family.initial, "initial", pts[k:]))
-    normal = _neumann_normals(family, pts[:k, :-1], pts.shape[0])
-    return torch.as_tensor(np.asarray(inside, dtype=np.float64)), pts, torch.cat(values), normal

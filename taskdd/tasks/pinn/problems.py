@@ -17,7 +17,8 @@ from torch import Tensor
 from taskdd.errors import ConfigError
 from taskdd.tasks.pinn.dde_import import import_deepxde, isolated_globals
 from taskdd.tasks.pinn.families import PROBLEMS, Family, PDEFamily, as_family, get_problem, register_pde
-from taskdd.tasks.pinn.geometry import GeometryFamily, box_collocation
+from taskdd.tasks.pinn.geometry import GeometryFamily
+from taskdd.tasks.pinn.geometry_collocation import box_collocation
 
 PDEProblem = PDEFamily  # the name before families could be registered
 
@@ -66,7 +67,7 @@ def sample_collocation(alpha_range: tuple[float, float], n_interior: int, n_boun
     Hammersley alphas of ``Interval(lo, hi)`` on each of the edges x = a and x = b, where
     ``(a, b)`` is the domain of ``pde`` (a family or a registered name); the edge values are the
     family's ``boundary(x, alpha)``. A :class:`GeometryFamily`'s points come from
-    :func:`~taskdd.tasks.pinn.geometry.box_collocation`."""
+    :func:`~taskdd.tasks.pinn.geometry_collocation.box_collocation`."""
     family = as_family(pde)
     lo, hi = check_alpha_range("alpha_range", alpha_range)
     for name, n in (("n_interior", n_interior), ("n_boundary", n_boundary)):
