@@ -8,8 +8,8 @@ Newton solve on ``n`` and ``2n`` intervals, combined by Richardson extrapolation
 and interpolated with a cubic spline; any other family without a reference is a ConfigError.
 Every function takes a family or a registered family's name. For a family on a geometry
 (:class:`~taskdd.tasks.pinn.geometry.GeometryFamily`: ``poisson2d``, ``heat``) the points ``x``
-are ``[N, dim]``: measurements uniform over the geometry's box, test curves on a grid of
-``n_test_x`` values per input (``n_test_x ** dim`` points per alpha).
+are ``[N, dim]``: measurements uniform over the geometry, test curves on a grid of
+``n_test_x`` values per input (``n_test_x ** dim`` points per alpha on a box; those inside otherwise).
 """
 
 from __future__ import annotations
@@ -184,8 +184,7 @@ def make_pinn_problem(pde: str | Family = "poisson", *, n_train: int = 200, n_te
     g = make_generator(seed)
     alpha = _tail_normal(n_train, train_range, g)
     if problem.dim > 1:
-        lo, hi = (torch.as_tensor(v) for v in problem.box())
-        x = lo + (hi - lo) * torch.rand(n_train, problem.dim, generator=g, dtype=torch.float64)
+        x = problem.sample_uniform(n_train, g)
     else:
         a, b = problem.domain
         x = a + (b - a) * torch.rand(n_train, generator=g, dtype=torch.float64)

@@ -1,5 +1,5 @@
-"""PDE families on more than one input: 2D space (deepxde ``Rectangle``) or space and time
-(``GeometryXTime(Interval, TimeDomain)``), through the general derivative path.
+"""PDE families on more than one input: 2D space (a deepxde geometry) or space and time
+(``GeometryXTime(Interval or a 2D+ geometry, TimeDomain)``), through the general derivative path.
 
 A :class:`GeometryFamily` is:
 
@@ -9,8 +9,12 @@ A :class:`GeometryFamily` is:
   ``[E, n]``. Columns of ``x`` (``x[:, 0]``, shape ``[n]``) broadcast against ``u``. The result
   must have ``u``'s shape (ConfigError otherwise).
 - ``geometry``: the deepxde geometry, or a function of no arguments returning it (so defining a
-  family does not import deepxde). Box geometries only: ``Rectangle`` / ``Hypercube``, or
-  ``GeometryXTime`` over an ``Interval`` or a box.
+  family does not import deepxde): any deepxde geometry of 2+ dimensions (``Rectangle``,
+  ``Disk``, ``Polygon``, a CSG union / difference, ...), or ``GeometryXTime`` over one of them or an
+  ``Interval``. Boxes keep their own exact sampling; on any other geometry the interior points come
+  from the geometry's sampler, the measurements by rejection from the bounding box, test grids and
+  lines keep their points inside, and synthetic points are projected in along the segment to an
+  interior point (:meth:`GeometryFamily.clamp_`).
 - ``boundary(x, alpha) -> g``: boundary data at spatial-boundary points ``x [m, dim]`` (``g [m]``):
   Dirichlet ``u = g``, or Neumann ``du/dn = g`` (the outward normal derivative) at the points where
   ``neumann(x) -> bool [m]`` is True (``neumann=None``: Dirichlet everywhere); ``initial(x,
@@ -91,7 +95,7 @@ class GeometryFamily:
             self.geom()
 
     def geom(self) -> Any:
-        """The deepxde geometry (built on first use), checked: a box of 2+ inputs."""
+        """The deepxde geometry (built on first use), checked: 2+ inputs."""
         cached = self.__dict__.get("_geom")
         if cached is not None:
             return cached
@@ -100,10 +104,11 @@ class GeometryFamily:
         if callable(g):  # a factory (deepxde's geometries are not callable)
             with isolated_globals():
                 g = g()
-        box = _box_of(dde, g)
-        if box is None:
-            raise ConfigError(f"PDE family {self.name!r}: geometry must be a deepxde Rectangle / Hypercube or a "
-                              f"GeometryXTime over an Interval or a box (for 1D use PDEFamily), got {g!r}")
+        bounds = _bounds_of(dde, g)
+        if bounds is None:
+            raise ConfigError(f"PDE family {self.name!r}: geometry must be a deepxde geometry of 2+ dimensions or a "
+                              f"GeometryXTime (for 1D use PDEFamily), got {g!r}")
+        *box, is_box = bounds
         time = isinstance(g, dde.geometry.GeometryXTime)
         if time != (self.initial is not None):
             raise ConfigError(f"PDE family {self.name!r}: an initial condition is "
@@ -112,9 +117,42 @@ class GeometryFamily:
         if self.second is not None and not all(isinstance(i, int) and 0 <= i < dim for i in self.second):
             raise ConfigError(f"PDE family {self.name!r}: second must list input indices in [0, {dim}), "
                               f"got {self.second!r}")
-        object.__setattr__(self, "_box", box)
+        object.__setattr__(self, "_box", tuple(box))
+        object.__setattr__(self, "_is_box", is_box)
         object.__setattr__(self, "_geom", g)
         return g
+
+    @property
+    def is_box(self) -> bool:
+        """Whether the geometry is its bounding box (a Rectangle / Hypercube, in time or not)."""
+        self.geom()
+        return self._is_box
+
+    def inside(self, x: Tensor) -> Tensor:
+        """Bool ``[n]``: which points ``x [n, dim]`` lie in the geometry (boundary included)."""
+        lo, hi = (torch.as_tensor(v, dtype=x.dtype, device=x.device) for v in self.box())
+        within = ((x >= lo) & (x <= hi)).all(-1)
+        if self.is_box:
+            return within
+        g, space = self.geom(), x.detach().cpu().double().numpy()
+        space_geom = g.geometry if self.initial is not None else g
+        space = space[:, :-1] if self.initial is not None else space
+        return within & torch.as_tensor(np.asarray(space_geom.inside(space)), device=x.device)
+
+    def sample_uniform(self, n: int, generator: torch.Generator) -> Tensor:
+        """``[n, dim]`` float64 points uniform over the geometry (rejection from the bounding box)."""
+        lo, hi = (torch.as_tensor(v) for v in self.box())
+        if self.is_box:
+            return lo + (hi - lo) * torch.rand(n, self.dim, generator=generator, dtype=torch.float64)
+        kept, got = [], 0
+        for _ in range(1000):
+            x = lo + (hi - lo) * torch.rand(max(2 * n, 64), self.dim, generator=generator, dtype=torch.float64)
+            x = x[self.inside(x)]
+            kept.append(x)
+            got += len(x)
+            if got >= n:
+                return torch.cat(kept)[:n]
+        raise ConfigError(f"PDE family {self.name!r}: the geometry fills too little of its bounding box to sample")
 
     @property
     def dim(self) -> int:
@@ -128,21 +166,43 @@ class GeometryFamily:
         return self._box
 
     def clamp_(self, x: Tensor) -> Tensor:
-        """``x [n, dim]`` clamped into the box, in place."""
+        """``x [n, dim]`` into the geometry, in place: clamped into the box; off a box, a point still
+        outside moves in along the segment to an interior point (bisection; exact for a domain
+        star-shaped about that point, inside in any case)."""
         lo, hi = (torch.as_tensor(v, dtype=x.dtype, device=x.device) for v in self.box())
-        return x.clamp_(lo, hi)
+        x.clamp_(lo, hi)
+        out = ~self.inside(x) if not self.is_box else None
+        if out is None or not out.any():
+            return x
+        c = self._center().to(x)
+        far, near = x[out] - c, torch.zeros(int(out.sum()), 1, dtype=x.dtype, device=x.device)
+        t_hi = torch.ones_like(near)
+        for _ in range(40):
+            mid = (near + t_hi) / 2
+            ok = self.inside(c + mid * far)[:, None]
+            near, t_hi = torch.where(ok, mid, near), torch.where(ok, t_hi, mid)
+        x[out] = c + near * far
+        return x
+
+    def _center(self) -> Tensor:
+        """A fixed interior point: the inside grid point nearest the bounding box's centre."""
+        pts, mid = self.grid(21), torch.as_tensor(sum(self.box()) / 2)
+        return pts[(pts - mid).norm(dim=1).argmin()]
 
     def grid(self, n: int) -> Tensor:
-        """``[n^dim, dim]`` float64: ``n`` uniform values per input over the box (first input slowest)."""
+        """``[m, dim]`` float64: ``n`` uniform values per input over the box (first input slowest),
+        the points inside the geometry (all ``n^dim`` on a box)."""
         axes = [torch.linspace(a, b, n, dtype=torch.float64) for a, b in zip(*self.box())]
-        return torch.stack(torch.meshgrid(*axes, indexing="ij"), -1).reshape(-1, self.dim)
+        pts = torch.stack(torch.meshgrid(*axes, indexing="ij"), -1).reshape(-1, self.dim)
+        return pts if self.is_box else pts[self.inside(pts)]
 
     def line(self, n: int) -> Tensor:
-        """``[n, dim]`` float64: ``n`` points along the first input, the others at the box's middle."""
+        """``[m, dim]`` float64: ``n`` points along the first input, the others at the box's middle
+        (those inside the geometry)."""
         lo, hi = self.box()
         pts = torch.as_tensor((lo + hi) / 2).repeat(n, 1)
         pts[:, 0] = torch.linspace(lo[0], hi[0], n, dtype=torch.float64)
-        return pts
+        return pts if self.is_box else pts[self.inside(pts)]
 
     def residual(self, x: Tensor, u: Tensor, d: Partials) -> Tensor:
         """``pde(x, u, d)``, checked to have ``u``'s shape."""
@@ -185,14 +245,15 @@ class GeometryFamily:
         return (du[..., :-1] * normal).sum(-1)
 
 
-def _box_of(dde, g) -> tuple[np.ndarray, np.ndarray] | None:
-    """The bounding box of a box geometry of 2+ inputs (time last), None for any other."""
+def _bounds_of(dde, g) -> tuple[np.ndarray, np.ndarray, bool] | None:
+    """``(lo, hi, is_box)``: the bounding box of a geometry of 2+ inputs (time last) and whether it
+    is the geometry itself; None for anything else (an Interval, not a geometry)."""
     if isinstance(g, dde.geometry.GeometryXTime):
         space = g.geometry
-        if not isinstance(space, (dde.geometry.Interval, dde.geometry.Hypercube)):
-            return None
         lo, hi = (np.asarray(v, dtype=np.float64).reshape(-1) for v in space.bbox)
-        return np.append(lo, g.timedomain.t0), np.append(hi, g.timedomain.t1)
-    if isinstance(g, dde.geometry.Hypercube) and len(g.bbox[0]) >= 2:
-        return tuple(np.asarray(v, dtype=np.float64) for v in g.bbox)
+        return (np.append(lo, g.timedomain.t0), np.append(hi, g.timedomain.t1),
+                isinstance(space, (dde.geometry.Interval, dde.geometry.Hypercube)))
+    if isinstance(g, dde.geometry.Geometry) and not isinstance(g, dde.geometry.Interval) and g.dim >= 2:
+        lo, hi = (np.asarray(v, dtype=np.float64) for v in g.bbox)
+        return lo, hi, isinstance(g, dde.geometry.Hypercube)
     return None

@@ -1,10 +1,13 @@
 """Physics points of a :class:`~taskdd.tasks.pinn.geometry.GeometryFamily` over an alpha range.
 
-Collocation (:func:`box_collocation`): Hammersley points of the box (points x alpha range) inside;
+Collocation (:func:`box_collocation`): Hammersley points of the box (points x alpha range) inside
+(off a box: the geometry's own Hammersley points, paired with Hammersley alphas in a fixed
+shuffled order);
 ``2 n_boundary`` Hammersley points on the spatial boundary (``n_boundary`` there and ``n_boundary``
 at ``t = t0`` for time-dependent families; deepxde pairs their space and time coordinates by a
 permutation, here drawn from a fixed seed), paired with Hammersley alphas of the range in a fixed
-shuffled order; the boundary data, and the outward normals at Neumann points.
+shuffled order; the boundary data, and the outward normals at Neumann points (off a box: deepxde's
+``boundary_normal``). Off a box, deepxde's boundary points are checked to lie on the boundary.
 """
 
 from __future__ import annotations
@@ -43,14 +46,43 @@ def _neumann_normals(family: GeometryFamily, edge: Tensor, n_rows: int) -> Tenso
                           f"({edge.shape[0]},), got {getattr(mask, 'dtype', type(mask).__name__)} "
                           f"{tuple(getattr(mask, 'shape', ()))}")
     n_space = family.dim - (family.initial is not None)
+    normal = torch.zeros(n_rows, family.dim, dtype=torch.float64)
+    if not family.is_box:
+        with isolated_globals():
+            normal[: edge.shape[0]] = torch.as_tensor(np.asarray(family.geom().boundary_normal(edge.numpy()),
+                                                                 dtype=np.float64))
+        normal[: edge.shape[0]][~mask] = 0
+        return normal if mask.any() else None
     lo, hi = (torch.as_tensor(v[:n_space]) for v in family.box())
     tol = 1e-9 * (hi - lo)
     out = (edge[:, :n_space] - hi).abs() <= tol
     outward = out.double() - ((edge[:, :n_space] - lo).abs() <= tol).double()  # sum of the faces' normals
-    normal = torch.zeros(n_rows, family.dim, dtype=torch.float64)
     normal[: edge.shape[0], :n_space] = outward / outward.norm(dim=1, keepdim=True).clamp_min(1.0)
     normal[: edge.shape[0]][~mask] = 0
     return normal if mask.any() else None
+
+
+def _interior(family: GeometryFamily, g, dde, alpha_range: tuple[float, float], n: int) -> np.ndarray:
+    """``[n, dim + 1]``: Hammersley points of box x alpha range; off a box, the geometry's own
+    Hammersley points with Hammersley alphas in a fixed shuffled order."""
+    lo, hi = family.box()
+    if family.is_box:
+        return dde.geometry.Hypercube([*lo, alpha_range[0]], [*hi, alpha_range[1]]).random_points(n, random="Hammersley")
+    alphas = dde.geometry.Interval(*alpha_range).random_points(n, random="Hammersley")[:, 0]
+    alphas = alphas[np.random.default_rng(1).permutation(n)]
+    return np.concatenate([g.random_points(n, random="Hammersley"), alphas[:, None]], 1)
+
+
+def _check_on_boundary(family: GeometryFamily, g, edge: np.ndarray) -> None:
+    """Off a box, deepxde's boundary points must lie on the geometry's boundary (ConfigError)."""
+    if family.is_box:
+        return
+    space, pts = (g.geometry, edge[:, :-1]) if family.initial is not None else (g, edge)
+    off = ~np.asarray(space.on_boundary(pts))
+    if off.any():
+        raise ConfigError(f"PDE family {family.name!r}: deepxde's boundary sampler for {type(space).__name__} "
+                          f"returned {int(off.sum())} of {len(pts)} points off the boundary (e.g. {pts[off][0].tolist()}); "
+                          "try another n_boundary / score_boundary or another description of the geometry")
 
 
 def box_collocation(family: GeometryFamily, alpha_range: tuple[float, float], n_interior: int,
@@ -62,8 +94,7 @@ def box_collocation(family: GeometryFamily, alpha_range: tuple[float, float], n_
     lo, hi = family.box()
     with isolated_globals():
         np.random.seed(0)  # GeometryXTime pairs space and time with np.random.permutation (restored on exit)
-        inside = dde.geometry.Hypercube([*lo, alpha_range[0]], [*hi, alpha_range[1]]).random_points(
-            n_interior, random="Hammersley")
+        inside = _interior(family, g, dde, alpha_range, n_interior)
         if family.initial is None:
             edge, init = g.random_boundary_points(2 * n_boundary, random="Hammersley"), np.zeros((0, len(lo)))
         else:
@@ -71,6 +102,7 @@ def box_collocation(family: GeometryFamily, alpha_range: tuple[float, float], n_
             init = g.random_initial_points(n_boundary, random="Hammersley")
         alphas = dde.geometry.Interval(*alpha_range).random_points(2 * n_boundary, random="Hammersley")[:, 0]
     alphas = alphas[np.random.default_rng(0).permutation(alphas.size)]
+    _check_on_boundary(family, g, edge)
     pts = torch.as_tensor(np.concatenate([np.concatenate([edge, init]), alphas[:, None]], 1), dtype=torch.float64)
     k = edge.shape[0]
     values = [_values(family, family.boundary, "boundary", pts[:k])]
