@@ -39,6 +39,8 @@ EXAMPLES = {
                         {r"steps=20,": "steps=2,", r"eval_steps=300": "eval_steps=20", r"n_train=200": "n_train=40"}),
     "x-t family (doc)": ("docs/your-own-pde.md", "Example: a decaying diffusion",
                          {r"steps=20,": "steps=2,", r"eval_steps=300": "eval_steps=20", r"n_train=200": "n_train=40"}),
+    "non-box family (doc)": ("docs/your-own-pde.md", "### Example: a domain that is not a box",
+                             {r"steps=300,": "steps=2,", r"eval_steps=1000": "eval_steps=20", r"n_train=200": "n_train=40"}),
     "task plugin": ("README.md", "## Writing a task plugin", {}),
 }
 
