@@ -1,6 +1,6 @@
 """Physics points of a :class:`~taskdd.tasks.pinn.geometry.GeometryFamily` over an alpha range.
 
-Collocation (:func:`box_collocation`): Hammersley points of the box (points x alpha range) inside
+Collocation (:func:`geometry_collocation`): Hammersley points of the box (points x alpha range) inside
 (off a box: the geometry's own Hammersley points, paired with Hammersley alphas in a fixed
 shuffled order);
 ``2 n_boundary`` Hammersley points on the spatial boundary (``n_boundary`` there and ``n_boundary``
@@ -22,7 +22,7 @@ from taskdd.errors import ConfigError
 from taskdd.tasks.pinn.dde_import import import_deepxde, isolated_globals
 from taskdd.tasks.pinn.geometry import GeometryFamily
 
-__all__ = ["box_collocation"]
+__all__ = ["geometry_collocation"]
 
 
 def _values(family: GeometryFamily, fn: Callable, what: str, pts: Tensor) -> Tensor:
@@ -85,7 +85,7 @@ def _check_on_boundary(family: GeometryFamily, g, edge: np.ndarray) -> None:
                           "try another n_boundary / score_boundary or another description of the geometry")
 
 
-def box_collocation(family: GeometryFamily, alpha_range: tuple[float, float], n_interior: int,
+def geometry_collocation(family: GeometryFamily, alpha_range: tuple[float, float], n_interior: int,
                     n_boundary: int) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
     """``(interior [n_interior, dim + 1], boundary [2 n_boundary, dim + 1], values [2 n_boundary],
     normal [2 n_boundary, dim] or None)``, float64, columns (inputs..., alpha); ``normal``: the

@@ -18,7 +18,7 @@ from taskdd.errors import ConfigError
 from taskdd.tasks.pinn.dde_import import import_deepxde, isolated_globals
 from taskdd.tasks.pinn.families import PROBLEMS, Family, PDEFamily, as_family, get_problem, register_pde
 from taskdd.tasks.pinn.geometry import GeometryFamily
-from taskdd.tasks.pinn.geometry_collocation import box_collocation
+from taskdd.tasks.pinn.geometry_collocation import geometry_collocation
 
 PDEProblem = PDEFamily  # the name before families could be registered
 
@@ -67,14 +67,14 @@ def sample_collocation(alpha_range: tuple[float, float], n_interior: int, n_boun
     Hammersley alphas of ``Interval(lo, hi)`` on each of the edges x = a and x = b, where
     ``(a, b)`` is the domain of ``pde`` (a family or a registered name); the edge values are the
     family's ``boundary(x, alpha)``. A :class:`GeometryFamily`'s points come from
-    :func:`~taskdd.tasks.pinn.geometry_collocation.box_collocation`."""
+    :func:`~taskdd.tasks.pinn.geometry_collocation.geometry_collocation`."""
     family = as_family(pde)
     lo, hi = check_alpha_range("alpha_range", alpha_range)
     for name, n in (("n_interior", n_interior), ("n_boundary", n_boundary)):
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             raise ConfigError(f"{name} must be an int >= 1, got {n!r}")
     if isinstance(family, GeometryFamily):
-        return Collocation(*box_collocation(family, (lo, hi), n_interior, n_boundary)).to(device, dtype)
+        return Collocation(*geometry_collocation(family, (lo, hi), n_interior, n_boundary)).to(device, dtype)
     a, b = family.domain
     dde = import_deepxde()
     with isolated_globals():
