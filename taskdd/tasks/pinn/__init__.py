@@ -12,6 +12,7 @@ and ``deepxde_learner``. Networks are trained with the kit's functional Adam. de
 """
 
 from taskdd.tasks.pinn.coef import CoefFamily
+from taskdd.tasks.pinn.coef_nd import CoefGeometryFamily
 from taskdd.tasks.pinn.dde_import import import_deepxde
 from taskdd.tasks.pinn.families import Derivatives, PDEFamily, get_problem, pde_names, register_pde
 from taskdd.tasks.pinn.geometry import GeometryFamily, Partials
@@ -19,6 +20,6 @@ from taskdd.tasks.pinn.inverse import InversePINNTask
 from taskdd.tasks.pinn.metrics import rel_l2, rel_l2_by_alpha, split_rel_l2
 from taskdd.tasks.pinn.task import LEARNERS, PINNModel, PINNTask
 
-__all__ = ["PINNTask", "PINNModel", "LEARNERS", "InversePINNTask", "CoefFamily", "PDEFamily", "Derivatives",
+__all__ = ["PINNTask", "PINNModel", "LEARNERS", "InversePINNTask", "CoefFamily", "CoefGeometryFamily", "PDEFamily", "Derivatives",
            "GeometryFamily", "Partials", "import_deepxde",
            "register_pde", "get_problem", "pde_names", "rel_l2", "split_rel_l2", "rel_l2_by_alpha"]

@@ -33,7 +33,18 @@ from taskdd.errors import ConfigError
 from taskdd.nets import MLP
 from taskdd.tasks.pinn.families import Derivatives, PDEFamily, register_pde
 
-__all__ = ["CoefFamily", "CoefMLP", "POISSON_K"]
+__all__ = ["CoefFamily", "CoefMLP", "POISSON_K", "check_coef_args"]
+
+
+def check_coef_args(name: str, coef_pde, true_coef, coef_reference) -> None:
+    """ConfigError naming the family unless ``coef_pde`` is callable, ``true_coef`` a finite
+    number > 0 and ``coef_reference`` callable or None."""
+    if not callable(coef_pde):
+        raise ConfigError(f"PDE family {name!r}: coef_pde must be callable, got {coef_pde!r}")
+    if not (isinstance(true_coef, (int, float)) and math.isfinite(true_coef) and true_coef > 0):
+        raise ConfigError(f"PDE family {name!r}: true_coef must be a finite number > 0, got {true_coef!r}")
+    if coef_reference is not None and not callable(coef_reference):
+        raise ConfigError(f"PDE family {name!r}: coef_reference must be callable or None")
 
 
 @dataclass(frozen=True, eq=False, init=False, repr=False)
@@ -46,12 +57,7 @@ class CoefFamily(PDEFamily):
 
     def __init__(self, name: str, coef_pde: Callable, boundary: Callable, true_coef: float = 1.0,
                  coef_reference: Callable | None = None, **options):
-        if not callable(coef_pde):
-            raise ConfigError(f"PDE family {name!r}: coef_pde must be callable, got {coef_pde!r}")
-        if not (isinstance(true_coef, (int, float)) and math.isfinite(true_coef) and true_coef > 0):
-            raise ConfigError(f"PDE family {name!r}: true_coef must be a finite number > 0, got {true_coef!r}")
-        if coef_reference is not None and not callable(coef_reference):
-            raise ConfigError(f"PDE family {name!r}: coef_reference must be callable or None")
+        check_coef_args(name, coef_pde, true_coef, coef_reference)
         for k, v in (("coef_pde", coef_pde), ("true_coef", float(true_coef)), ("coef_reference", coef_reference)):
             object.__setattr__(self, k, v)
         ref = None if coef_reference is None else partial(coef_reference, k=float(true_coef))

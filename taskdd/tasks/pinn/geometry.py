@@ -204,9 +204,9 @@ class GeometryFamily:
         pts[:, 0] = torch.linspace(lo[0], hi[0], n, dtype=torch.float64)
         return pts if self.is_box else pts[self.inside(pts)]
 
-    def residual(self, x: Tensor, u: Tensor, d: Partials) -> Tensor:
-        """``pde(x, u, d)``, checked to have ``u``'s shape."""
-        r = self.pde(x, u, d)
+    def residual(self, x: Tensor, u: Tensor, d: Partials, *, pde: Callable | None = None) -> Tensor:
+        """``pde(x, u, d)`` (the family's own unless another is given), checked to have ``u``'s shape."""
+        r = (self.pde if pde is None else pde)(x, u, d)
         if not (isinstance(r, Tensor) and r.shape == u.shape):
             raise ConfigError(f"PDE family {self.name!r}: pde(x, u, d) must return a tensor of u's shape "
                               f"{tuple(u.shape)}, got {getattr(r, 'shape', type(r).__name__)}")

@@ -34,6 +34,7 @@ from taskdd.registry import register_task
 from taskdd.synthetic import SyntheticSet
 from taskdd.tasks.pinn.anchor import label_anchor
 from taskdd.tasks.pinn.coef import CoefFamily, CoefMLP
+from taskdd.tasks.pinn.coef_nd import COEF_FAMILIES, CoefGeometryFamily
 from taskdd.tasks.pinn.pool import NetworkPool
 from taskdd.tasks.pinn.task import PINNModel, PINNTask
 
@@ -44,11 +45,12 @@ __all__ = ["InversePINNTask", "d_optimal_subset", "coef_sensitivity"]
 @dataclass
 class InversePINNTask(PINNTask):
     """:class:`PINNTask` with the PDE coefficient learned (module doc). pde: a
-    :class:`~taskdd.tasks.pinn.coef.CoefFamily` or its registered name; coef: the learner's
+    :class:`~taskdd.tasks.pinn.coef.CoefFamily` (or, on a geometry,
+    :class:`~taskdd.tasks.pinn.coef_nd.CoefGeometryFamily`) or its registered name; coef: the learner's
     initial coefficient (``learn_coef=True``) or its fixed one (False); coef_scale: the
     coefficient's step multiplier (:class:`~taskdd.tasks.pinn.coef.CoefMLP`)."""
 
-    pde: str | CoefFamily = "poisson-k"
+    pde: str | CoefFamily | CoefGeometryFamily = "poisson-k"
     coef: float = 2.0
     learn_coef: bool = True
     coef_scale: float = 10.0
@@ -57,8 +59,9 @@ class InversePINNTask(PINNTask):
 
     def __post_init__(self):
         super().__post_init__()
-        if not isinstance(self.problem, CoefFamily):
-            raise ConfigError(f"the inverse task needs a PDE family with a coefficient (CoefFamily), "
+        if not isinstance(self.problem, COEF_FAMILIES):
+            raise ConfigError(f"the inverse task needs a PDE family with a coefficient (CoefFamily or "
+                              f"CoefGeometryFamily), "
                               f"got {self.problem!r}")
         if not (isinstance(self.coef, (int, float)) and math.isfinite(self.coef) and self.coef > 0):
             raise ConfigError(f"coef must be a finite number > 0, got {self.coef!r}")
@@ -96,7 +99,7 @@ class InversePINNTask(PINNTask):
         return {**super().metrics(model, test), **self.coef_metrics(model)}
 
 
-def coef_sensitivity(family: CoefFamily, x: Tensor, alpha: Tensor, coef: float, *,
+def coef_sensitivity(family: CoefFamily | CoefGeometryFamily, x: Tensor, alpha: Tensor, coef: float, *,
                      rel_step: float = 1e-4) -> np.ndarray:
     """``du/dk [N]`` at ``x, alpha [N]`` and ``k = coef``, by a central difference of the family's
     ``coef_reference`` (step ``rel_step * coef``); ConfigError if the family has none."""
@@ -109,7 +112,7 @@ def coef_sensitivity(family: CoefFamily, x: Tensor, alpha: Tensor, coef: float, 
     return (up - down) / (2 * h)
 
 
-def d_optimal_subset(family: CoefFamily, sources: Samples, budget: int, nominal_coef: float) -> SyntheticSet:
+def d_optimal_subset(family: CoefFamily | CoefGeometryFamily, sources: Samples, budget: int, nominal_coef: float) -> SyntheticSet:
     """The ``budget`` measurements of ``sources`` that are locally D-optimal for the coefficient at
     ``nominal_coef`` (module doc), as a fixed set (nothing learnable). Ties go to the lower index."""
     if not (isinstance(budget, int) and 1 <= budget <= len(sources)):

@@ -25,7 +25,8 @@ from torch import Tensor
 
 from taskdd.errors import ConfigError, DataError
 from taskdd.nets import MLP
-from taskdd.tasks.pinn.coef import CoefFamily, CoefMLP
+from taskdd.tasks.pinn.coef import CoefMLP
+from taskdd.tasks.pinn.coef_nd import COEF_FAMILIES, CoefGeometryFamily
 from taskdd.tasks.pinn.geometry import GeometryFamily
 from taskdd.tasks.pinn.problems import Collocation, Family
 
@@ -84,9 +85,9 @@ def general_path(derivatives: str, problem: Family, spec: MLP | CoefMLP) -> bool
     if derivatives not in DERIVATIVES:
         raise ConfigError(f"derivatives must be one of {list(DERIVATIVES)}, got {derivatives!r}")
     if isinstance(problem, GeometryFamily):
-        if derivatives == "explicit" or isinstance(spec, CoefMLP):
-            raise ConfigError(f"PDE family {problem.name!r} on a geometry takes neither the explicit derivative "
-                              f"pass nor a learned coefficient; use derivatives='general' or 'auto'")
+        if derivatives == "explicit":
+            raise ConfigError(f"PDE family {problem.name!r} on a geometry does not take the explicit derivative "
+                              f"pass; use derivatives='general' or 'auto'")
         return True
     tanh = getattr(spec, "net", spec).activation == "tanh"
     if derivatives == "explicit" and (problem.uses_u_x or not tanh):
@@ -104,8 +105,9 @@ class LossTerms:
     def __init__(self, spec: MLP | CoefMLP, problem: Family, colloc: Collocation, x: Tensor, alpha: Tensor,
                  y: Tensor, derivatives: str = "auto"):
         self.general = general_path(derivatives, problem, spec)
-        if isinstance(spec, CoefMLP) and not isinstance(problem, CoefFamily):
-            raise ConfigError(f"networks with a learned coefficient need a CoefFamily, got {problem!r}")
+        if isinstance(spec, CoefMLP) and not isinstance(problem, COEF_FAMILIES):
+            raise ConfigError(f"networks with a learned coefficient need a CoefFamily or CoefGeometryFamily, "
+                              f"got {problem!r}")
         self.spec, self.problem, self.y = spec, problem, y
         self.n_interior, self.n_boundary = colloc.interior.shape[0], colloc.boundary.shape[0]
         self.geo = isinstance(problem, GeometryFamily)
@@ -136,7 +138,9 @@ class LossTerms:
                                                                            self.normal), u_bc)
         elif self.neumann is not None:
             u_bc = torch.where(self.neumann, derivatives_autograd(self.spec, params, self.boundary)[1], u_bc)
-        if self.geo:
+        if isinstance(self.problem, CoefGeometryFamily) and isinstance(self.spec, CoefMLP):
+            r = self.problem.residual_with(self.spec.coef(params)[:, None], self.x_interior, u_in, partials)
+        elif self.geo:
             r = self.problem.residual(self.x_interior, u_in, partials)
         elif isinstance(self.spec, CoefMLP):
             r = self.problem.residual_with(self.spec.coef(params)[:, None], self.x_interior, u_in, u_xx, u_x)

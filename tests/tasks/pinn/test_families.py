@@ -74,7 +74,7 @@ def test_register_pde_refuses_a_taken_name_unless_replace(registered):
         register_pde(dataclasses.replace(ADV, name="poisson"))
     register_pde(ADV)                                   # the same object again is fine
     assert register_pde(other, replace=True) is other and get_problem("adv-diff") is other
-    with pytest.raises(ConfigError, match=r"unknown pde 'wave'; known pdes: poisson, nonlinear, advection-diffusion, poisson2d, heat, poisson-k, adv-diff"):
+    with pytest.raises(ConfigError, match=r"unknown pde 'wave'; known pdes: poisson, nonlinear, advection-diffusion, poisson2d, heat, poisson-k, heat-k, adv-diff"):
         get_problem("wave")
     with pytest.raises(ConfigError, match="register_pde takes a PDEFamily or a GeometryFamily, got str"):
         register_pde("adv-diff")
