@@ -2,7 +2,9 @@
 data, so the data are essential (physics alone fits every coefficient).
 
 Family ``poisson-k`` (:mod:`taskdd.tasks.pinn.coef`): ``-k u'' = pi^2 sin(pi x)`` on [0, 1],
-``u(0) = alpha``, ``u(1) = 0``, true ``k = 1``. Data as in pinn-ood: noisy measurements with alpha
+``u(0) = alpha``, ``u(1) = 0``, true ``k = 1``; ``--set pde=heat-k`` (with a prior such as ``--set
+task.coef=0.2``) runs the same study on space and time, the ``heat`` family with its diffusivity
+unknown (true 0.1). Data as in pinn-ood: noisy measurements with alpha
 from the lower tail of N(0, 1), clean test curves from the upper tail. Every method is judged the
 same way: ``eval_models`` fresh networks, each with its own coefficient started at the prior
 ``task.coef`` (2.0), trained ``eval_steps`` Adam steps; ``test_rel_l2`` (test tail),
