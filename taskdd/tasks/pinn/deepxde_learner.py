@@ -64,11 +64,8 @@ def _boundary_terms(dde, task: PINNTask, colloc: Collocation) -> tuple[list, lis
     outward normal on a geometry), each weighted by its share of the points so that the sum is the
     task's one boundary mean (weight ``bc_weight``)."""
     points, values = colloc.boundary, colloc.boundary_u
-    if task.problem.dim == 1:
-        mask = task.problem.neumann_mask(points[:, 0])
-        dirs = (torch.zeros(len(points)) if mask is None else mask.float())[:, None]
-    else:
-        dirs = torch.zeros(len(points), task.problem.dim) if colloc.normal is None else colloc.normal.float()
+    dirs = (torch.zeros(len(points), task.problem.dim) if colloc.neumann_dir is None
+            else colloc.neumann_dir.float())
     bcs, weights = [], []
     for d in torch.unique(dirs, dim=0):
         pick = (dirs == d).all(1)

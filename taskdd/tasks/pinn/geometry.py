@@ -236,14 +236,6 @@ class GeometryFamily:
 
         return pde
 
-    def normal_derivative(self, spec, params: Tensor, inputs: Tensor, normal: Tensor) -> Tensor:
-        """``du/dn [E, m]`` of the networks at ``inputs [m, dim + 1]`` along ``normal [m, dim]``
-        (graph kept)."""
-        with torch.enable_grad():
-            pts = inputs.detach().expand(params.shape[0], *inputs.shape).clone().requires_grad_(True)
-            (du,) = torch.autograd.grad(spec.forward(params, pts).sum(), pts, create_graph=True)
-        return (du[..., :-1] * normal).sum(-1)
-
 
 def _bounds_of(dde, g) -> tuple[np.ndarray, np.ndarray, bool] | None:
     """``(lo, hi, is_box)``: the bounding box of a geometry of 2+ inputs (time last) and whether it

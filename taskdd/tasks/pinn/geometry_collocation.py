@@ -34,10 +34,10 @@ def _values(family: GeometryFamily, fn: Callable, what: str, pts: Tensor) -> Ten
 
 
 def _neumann_normals(family: GeometryFamily, edge: Tensor, n_rows: int) -> Tensor | None:
-    """``[n_rows, dim]``: the outward unit normal of the box face at each spatial-boundary point of
-    ``edge [k, dim]`` where ``family.neumann`` holds (at a corner the normalised sum of its faces'
-    normals, as deepxde's ``boundary_normal``), zero elsewhere (and on the rows after ``k``, the
-    initial points); None without Neumann points."""
+    """``[n_rows, dim]``: the outward unit normal at each spatial-boundary point of ``edge [k, dim]``
+    where ``family.neumann`` holds (on a box, the face's; at a corner the normalised sum of its
+    faces' normals, as deepxde's ``boundary_normal``, which gives them off a box), zero elsewhere
+    (and on the rows after ``k``, the initial points); None without Neumann points."""
     if family.neumann is None:
         return None
     mask = family.neumann(edge)
@@ -45,19 +45,18 @@ def _neumann_normals(family: GeometryFamily, edge: Tensor, n_rows: int) -> Tenso
         raise ConfigError(f"PDE family {family.name!r}: neumann(x) must return a bool tensor [m] "
                           f"({edge.shape[0]},), got {getattr(mask, 'dtype', type(mask).__name__)} "
                           f"{tuple(getattr(mask, 'shape', ()))}")
-    n_space = family.dim - (family.initial is not None)
     normal = torch.zeros(n_rows, family.dim, dtype=torch.float64)
-    if not family.is_box:
+    if family.is_box:
+        n_space = family.dim - (family.initial is not None)
+        lo, hi = (torch.as_tensor(v[:n_space]) for v in family.box())
+        tol = 1e-9 * (hi - lo)
+        out = (edge[:, :n_space] - hi).abs() <= tol
+        outward = out.double() - ((edge[:, :n_space] - lo).abs() <= tol).double()  # sum of the faces' normals
+        normal[: edge.shape[0], :n_space] = outward / outward.norm(dim=1, keepdim=True).clamp_min(1.0)
+    else:
         with isolated_globals():
             normal[: edge.shape[0]] = torch.as_tensor(np.asarray(family.geom().boundary_normal(edge.numpy()),
                                                                  dtype=np.float64))
-        normal[: edge.shape[0]][~mask] = 0
-        return normal if mask.any() else None
-    lo, hi = (torch.as_tensor(v[:n_space]) for v in family.box())
-    tol = 1e-9 * (hi - lo)
-    out = (edge[:, :n_space] - hi).abs() <= tol
-    outward = out.double() - ((edge[:, :n_space] - lo).abs() <= tol).double()  # sum of the faces' normals
-    normal[: edge.shape[0], :n_space] = outward / outward.norm(dim=1, keepdim=True).clamp_min(1.0)
     normal[: edge.shape[0]][~mask] = 0
     return normal if mask.any() else None
 
@@ -88,8 +87,8 @@ def _check_on_boundary(family: GeometryFamily, g, edge: np.ndarray) -> None:
 def geometry_collocation(family: GeometryFamily, alpha_range: tuple[float, float], n_interior: int,
                     n_boundary: int) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
     """``(interior [n_interior, dim + 1], boundary [2 n_boundary, dim + 1], values [2 n_boundary],
-    normal [2 n_boundary, dim] or None)``, float64, columns (inputs..., alpha); ``normal``: the
-    outward normal at Neumann points, zero elsewhere. The module doc says where the points lie."""
+    neumann_dir [2 n_boundary, dim] or None)``, float64, columns (inputs..., alpha);
+    ``neumann_dir``: the outward normal at Neumann points, zero elsewhere. The module doc says where the points lie."""
     g, dde = family.geom(), import_deepxde()
     lo, hi = family.box()
     with isolated_globals():

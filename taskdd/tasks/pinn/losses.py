@@ -10,8 +10,8 @@ output) and parameters ``[E, P]`` of ``E`` networks and returns ``[E]`` mean squ
 :class:`LossTerms` evaluates all three with one forward pass through the networks (collocation,
 boundary and data points stacked). A family that uses ``u_x`` gets ``u_x, u_xx`` from
 :func:`derivatives_autograd` instead of the explicit pass; at Neumann edges the boundary term
-compares ``u_x`` (by autograd; on a geometry, the outward normal derivative) with the family's
-boundary data. With a
+compares the derivative along the collocation's ``neumann_dir`` (:func:`directional_derivative`:
+``u_x`` in 1D, the outward normal derivative on a geometry) with the family's boundary data. With a
 :class:`~taskdd.tasks.pinn.coef.CoefMLP` (the inverse problem) each network's residual uses its own
 learned coefficient.
 """
@@ -31,7 +31,7 @@ from taskdd.tasks.pinn.geometry import GeometryFamily
 from taskdd.tasks.pinn.problems import Collocation, Family
 
 __all__ = ["DERIVATIVES", "general_path", "LossWeights", "LossTerms", "data_misfit", "stack_inputs",
-           "derivatives_autograd"]
+           "derivatives_autograd", "directional_derivative"]
 
 
 def stack_inputs(x: Tensor, alpha: Tensor) -> Tensor:
@@ -70,6 +70,15 @@ def derivatives_autograd(spec: MLP, params: Tensor, inputs: Tensor) -> tuple[Ten
         (du,) = torch.autograd.grad(u.sum(), pts, create_graph=True)
         (d2u,) = torch.autograd.grad(du[..., 0].sum(), pts, create_graph=True)
     return u, du[..., 0], d2u[..., 0]
+
+
+def directional_derivative(spec: MLP | CoefMLP, params: Tensor, inputs: Tensor, direction: Tensor) -> Tensor:
+    """``[E, m]``: the derivative of the ``E`` networks at ``inputs [m, dim + 1]`` along
+    ``direction [m, dim]`` over the inputs before alpha, by autograd (graph kept)."""
+    with torch.enable_grad():
+        pts = inputs.detach().expand(params.shape[0], *inputs.shape).clone().requires_grad_(True)
+        (du,) = torch.autograd.grad(spec.forward(params, pts).sum(), pts, create_graph=True)
+    return (du[..., :-1] * direction).sum(-1)
 
 
 #: how LossTerms takes the residual's derivatives: "explicit" (``MLP.forward_d2``, tanh, ``u_xx``
@@ -115,10 +124,8 @@ class LossTerms:
         self.boundary_u = colloc.boundary_u
         self.inputs = torch.cat([colloc.interior, colloc.boundary, stack_inputs(x, alpha).to(colloc.interior)])
         self.interior, self.boundary = colloc.interior, colloc.boundary
-        self.neumann = None if self.geo else problem.neumann_mask(colloc.boundary[:, 0])
-        self.normal = colloc.normal if self.geo else None
-        if self.normal is not None:
-            self.neumann = self.normal.abs().sum(-1) > 0
+        self.neumann_dir = colloc.neumann_dir
+        self.neumann = None if self.neumann_dir is None else self.neumann_dir.abs().sum(-1) > 0
 
     def __call__(self, params: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         if self.geo:
@@ -133,11 +140,9 @@ class LossTerms:
             u, u_xx = (t.squeeze(-1) for t in self.spec.forward_d2(params, self.inputs, n_deriv=self.n_interior))
             u_in, u_bc, u_data = u.split([self.n_interior, self.n_boundary, self.y.shape[0]], dim=1)
             u_x = None
-        if self.normal is not None:
-            u_bc = torch.where(self.neumann, self.problem.normal_derivative(self.spec, params, self.boundary,
-                                                                           self.normal), u_bc)
-        elif self.neumann is not None:
-            u_bc = torch.where(self.neumann, derivatives_autograd(self.spec, params, self.boundary)[1], u_bc)
+        if self.neumann is not None:
+            u_bc = torch.where(self.neumann, directional_derivative(self.spec, params, self.boundary,
+                                                                    self.neumann_dir), u_bc)
         if isinstance(self.problem, CoefGeometryFamily) and isinstance(self.spec, CoefMLP):
             r = self.problem.residual_with(self.spec.coef(params)[:, None], self.x_interior, u_in, partials)
         elif self.geo:

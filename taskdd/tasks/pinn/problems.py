@@ -46,19 +46,20 @@ class Collocation:
     interior: ``[n, 2]`` columns (x, alpha); boundary: ``[2m, 2]`` with x in {a, b};
     boundary_u: ``[2m]`` Dirichlet values at the boundary points. For a
     :class:`~taskdd.tasks.pinn.geometry.GeometryFamily`: ``[n, dim + 1]`` and ``[2m, dim + 1]``
-    (inputs..., alpha), boundary and initial points together; normal: ``[2m, dim]``, the outward
-    normal at the boundary points with a Neumann condition, zero at the others (None: no Neumann
-    points; 1D families mark theirs by ``neumann`` instead).
+    (inputs..., alpha), boundary and initial points together. neumann_dir: ``[2m, dim]``, the
+    direction of the derivative that the boundary data give at each Neumann point (``+x`` at a 1D
+    Neumann edge, where the data are ``u_x``; the outward normal on a geometry), zero at the others;
+    None when there is no Neumann point.
     """
 
     interior: Tensor
     boundary: Tensor
     boundary_u: Tensor
-    normal: Tensor | None = None
+    neumann_dir: Tensor | None = None
 
     def to(self, device=None, dtype: torch.dtype | None = None) -> "Collocation":
         return Collocation(*(None if t is None else t.to(device=device, dtype=dtype)
-                             for t in (self.interior, self.boundary, self.boundary_u, self.normal)))
+                             for t in (self.interior, self.boundary, self.boundary_u, self.neumann_dir)))
 
 
 def sample_collocation(alpha_range: tuple[float, float], n_interior: int, n_boundary: int, *,
@@ -88,4 +89,5 @@ def sample_collocation(alpha_range: tuple[float, float], n_interior: int, n_boun
     if not (isinstance(bu, torch.Tensor) and bu.shape == boundary[:, 0].shape):
         raise ConfigError(f"PDE family {family.name!r}: boundary(x, alpha) must return a tensor of the shape of x "
                           f"{tuple(boundary[:, 0].shape)}, got {getattr(bu, 'shape', type(bu).__name__)}")
-    return Collocation(interior, boundary, bu).to(device, dtype)
+    mask = family.neumann_mask(boundary[:, 0])
+    return Collocation(interior, boundary, bu, None if mask is None else mask.double()[:, None]).to(device, dtype)

@@ -225,15 +225,15 @@ NEUMANN_EXACT = {
 def test_neumann_edges_on_a_geometry_compare_the_outward_normal_derivative(make):
     family = make()
     colloc = sample_collocation((-3.0, -1.0), 64, 16, pde=family, dtype=torch.float64)
-    on = colloc.normal.abs().sum(-1) > 0
-    assert 0 < on.sum() < 32 and (colloc.normal[on].abs().sum(-1) == 1).all()
+    on = colloc.neumann_dir.abs().sum(-1) > 0
+    assert 0 < on.sum() < 32 and (colloc.neumann_dir[on].abs().sum(-1) == 1).all()
     edge = slice(None) if family.initial is None else slice(0, 16)  # the initial points come after the edges
     assert torch.equal(on[edge], family.neumann(colloc.boundary[edge, :-1])) and not on[edge.stop or 32:].any()
     x0, none = torch.zeros(0, 2, dtype=torch.float64), torch.zeros(0, dtype=torch.float64)
     exact_fn = NEUMANN_EXACT[family.name]
     _, pde, bc = LossTerms(_ClosedForm(exact_fn), family, colloc, x0, none, none)(torch.zeros(2, 3))
     assert pde.max() < 1e-20 and bc.max() < 1e-20
-    flipped = Collocation(colloc.interior, colloc.boundary, colloc.boundary_u, -colloc.normal)  # inward: wrong
+    flipped = Collocation(colloc.interior, colloc.boundary, colloc.boundary_u, -colloc.neumann_dir)  # inward: wrong
     assert LossTerms(_ClosedForm(exact_fn), family, flipped, x0, none, none)(torch.zeros(2, 3))[2].min() > 0.1
     dirichlet = Collocation(colloc.interior, colloc.boundary, colloc.boundary_u)               # Neumann ignored
     assert LossTerms(_ClosedForm(exact_fn), family, dirichlet, x0, none, none)(torch.zeros(2, 3))[2].min() > 0.1

@@ -47,9 +47,9 @@ def test_points_lie_in_and_on_the_disk_and_the_exact_solution_has_zero_loss(neum
     _, pde, bc = LossTerms(_ClosedForm(), family, c, x0, none, none)(torch.zeros(2, 3))
     assert pde.max() < 1e-20 and bc.max() < 1e-10
     if neumann is not None:                                      # deepxde's normals: the radius
-        on = c.normal.abs().sum(1) > 0
-        assert on.any() and torch.allclose(c.normal[on], c.boundary[on, :2], atol=1e-6)
-        wrong = type(c)(c.interior, c.boundary, c.boundary_u, -c.normal)
+        on = c.neumann_dir.abs().sum(1) > 0
+        assert on.any() and torch.allclose(c.neumann_dir[on], c.boundary[on, :2], atol=1e-6)
+        wrong = type(c)(c.interior, c.boundary, c.boundary_u, -c.neumann_dir)
         assert LossTerms(_ClosedForm(), family, wrong, x0, none, none)(torch.zeros(2, 3))[2].min() > 0.1
 
 
